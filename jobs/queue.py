@@ -1,0 +1,65 @@
+"""The huey instance, and the consumer that also runs inside `python main.py`."""
+
+import threading
+from typing import Any
+
+from huey import SqliteHuey
+from huey.consumer import Consumer
+
+from models.database import init_db
+from models.files import make_dirs
+from settings import get_settings
+
+# Set when the consumer of this process stops: running conversions then go
+# back in line instead of holding the shutdown up.
+STOPPING = threading.Event()
+
+
+class QueueConsumer(Consumer):  # type: ignore[misc]
+    def stop(self, graceful: bool = False) -> None:
+        STOPPING.set()
+        super().stop(graceful=graceful)
+
+
+class EmbeddedConsumer(QueueConsumer):
+    # The web server owns SIGINT and SIGTERM in `python main.py`; it stops
+    # this consumer from its shutdown hook. Consumer.start() would take the
+    # handlers over (huey 3.5, a private method).
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+class ImageconvHuey(SqliteHuey):  # type: ignore[misc]
+    def create_consumer(self, **options: Any) -> Consumer:
+        """Build a consumer that notices new work within the poll interval."""
+        poll = get_settings().poll_interval
+        options["initial_delay"] = min(options.get("initial_delay", poll), poll)
+        # huey backs off to 10 s between polls of an idle queue by default;
+        # a person dropping a file should not wait for that.
+        options["max_delay"] = min(options.get("max_delay", poll), poll)
+        options.setdefault("periodic", False)
+        prepare_queue()
+        init_db()
+        embedded = options.pop("embedded", False)
+        consumer_class = EmbeddedConsumer if embedded else QueueConsumer
+        return consumer_class(self, **options)
+
+
+def _create_huey() -> ImageconvHuey:
+    settings = get_settings()
+    # No tables at import: SqliteStorage would create the file right away.
+    return ImageconvHuey(
+        "imageconv",
+        filename=str(settings.queue_path),
+        results=False,
+        create_tables=False,
+    )
+
+
+huey = _create_huey()
+
+
+def prepare_queue() -> None:
+    """Create the data directories and the queue's tables if they are missing."""
+    make_dirs()
+    huey.storage.initialize_schema()

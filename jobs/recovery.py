@@ -1,0 +1,102 @@
+"""Bring interrupted work back: stale running tasks and lost messages."""
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from jobs.queue import STOPPING, huey
+from jobs.worker import enqueue, owner_id
+from models import store
+from settings import get_settings
+
+logger = logging.getLogger("imageconv." + __name__)
+
+# Reading every pending message costs more than the stale check; do it less.
+MESSAGE_CHECK_EVERY_S = 15.0
+
+_started = threading.Lock()
+_maintenance: list[threading.Thread] = []
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when `owner` names a process of this host that no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    # A killed child that its parent has not reaped yet still answers kill(0).
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def recover_stale() -> list[str]:
+    """Put running tasks whose worker is gone back in line and enqueue them."""
+    timeout = timedelta(seconds=get_settings().heartbeat_timeout)
+    requeued = store.recover_stale(timeout, owner_is_dead)
+    for task_id in requeued:
+        logger.warning("task %s was interrupted; back in line", task_id)
+        enqueue(task_id)
+    return requeued
+
+
+def enqueue_missing() -> list[str]:
+    """Enqueue every queued task that has no message waiting for it."""
+    waiting = {_task_id(message) for message in huey.pending()}
+    waiting |= {_task_id(message) for message in huey.scheduled()}
+    missing = [task_id for task_id in store.queued_ids() if task_id not in waiting]
+    for task_id in missing:
+        logger.warning("task %s had no message in the queue; enqueued again", task_id)
+        enqueue(task_id)
+    return missing
+
+
+def _task_id(message: object) -> str | None:
+    args = getattr(message, "args", ())
+    return args[0] if args else None
+
+
+def recover() -> None:
+    recover_stale()
+    enqueue_missing()
+
+
+def start_maintenance() -> None:
+    """Start this process's heartbeat and recovery thread, once."""
+    with _started:
+        if _maintenance and _maintenance[0].is_alive():
+            return
+        thread = threading.Thread(target=_maintain, name="imageconv-maintenance")
+        thread.daemon = True
+        _maintenance[:] = [thread]
+        thread.start()
+
+
+def _maintain() -> None:
+    interval = get_settings().heartbeat_interval
+    next_message_check = time.monotonic()
+    while not STOPPING.is_set():
+        try:
+            store.beat(owner_id())
+            recover_stale()
+            if time.monotonic() >= next_message_check:
+                enqueue_missing()
+                next_message_check = time.monotonic() + MESSAGE_CHECK_EVERY_S
+        except Exception:
+            logger.exception("heartbeat and recovery round failed; trying again")
+        STOPPING.wait(interval)

@@ -1,0 +1,99 @@
+"""Start imageconv: settings, logging, database, the page, and the workers."""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from settings import Settings, SettingsError, configure, configure_logging
+
+logger = logging.getLogger("imageconv.main")
+
+# How long shutdown waits for running conversions to go back in line.
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python main.py",
+        description="Convert PNG files to JPEG through a durable local queue.",
+    )
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    parser.add_argument("--data-dir", type=Path, help="where tasks and files live")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="serve the page only; run `huey_consumer jobs.huey -w 3` beside it",
+    )
+    parser.add_argument(
+        "--native", action="store_true", help="open the page in a desktop window"
+    )
+    return parser.parse_args(argv)
+
+
+def serve(settings: Settings, *, worker: bool, native: bool) -> None:
+    # Imported here so that the settings above are in force when the queue
+    # and the database are first set up.
+    from nicegui import app
+    from nicegui import ui as nicegui_ui
+
+    from jobs.queue import huey, prepare_queue
+    from models.database import init_db
+    from ui.api import router
+    from ui.page import add_pages
+
+    app.include_router(router)
+    add_pages()
+    consumers = []
+
+    def start() -> None:
+        prepare_queue()
+        init_db()
+        if worker:
+            consumer = huey.create_consumer(
+                workers=settings.workers, embedded=True, check_worker_health=False
+            )
+            consumer.start()
+            consumers.append(consumer)
+        logger.info(
+            "imageconv at http://%s:%d (data in %s, %s)",
+            settings.host,
+            settings.port,
+            settings.data_dir.resolve(),
+            f"{settings.workers} workers" if worker else "no workers",
+        )
+
+    def stop() -> None:
+        for consumer in consumers:
+            consumer.stop(graceful=True)
+
+    app.on_startup(start)
+    app.on_shutdown(stop)
+    nicegui_ui.run(
+        host=settings.host,
+        port=settings.port,
+        title="imageconv",
+        reload=False,
+        show=False,
+        native=native,
+        show_welcome_message=False,
+        uvicorn_logging_level="warning",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = configure(host=args.host, port=args.port, data_dir=args.data_dir)
+    except SettingsError as exc:
+        print(f"imageconv: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    serve(settings, worker=not args.no_worker, native=args.native)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Where a task's files live: named by task id, never by the uploaded name."""
+
+import contextlib
+import secrets
+from pathlib import Path
+
+from settings import get_settings
+
+
+def source_path(task_id: str) -> Path:
+    return get_settings().uploads_dir / f"{task_id}.png"
+
+
+def result_path(task_id: str) -> Path:
+    return get_settings().results_dir / f"{task_id}.jpg"
+
+
+def temp_result_path(task_id: str) -> Path:
+    """A fresh name beside the result, so a rename puts the JPEG in place."""
+    return get_settings().results_dir / f".{task_id}.{secrets.token_hex(4)}.tmp"
+
+
+def temp_upload_path() -> Path:
+    return get_settings().uploads_dir / f".upload.{secrets.token_hex(8)}.tmp"
+
+
+def make_dirs() -> None:
+    settings = get_settings()
+    for folder in (settings.data_dir, settings.uploads_dir, settings.results_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def remove_task_files(task_id: str) -> None:
+    remove(source_path(task_id))
+    remove(result_path(task_id))

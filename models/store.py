@@ -1,0 +1,281 @@
+"""Every change of a task's state, each one conditional write."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import col, delete, func, select, update
+
+from models.database import session
+from models.task import Task, TaskState, utcnow
+
+QUEUED, RUNNING = TaskState.QUEUED, TaskState.RUNNING
+COMPLETE, ERROR, CANCELLED = TaskState.COMPLETE, TaskState.ERROR, TaskState.CANCELLED
+
+
+class Claim(Enum):
+    CLAIMED = "claimed"
+    NO_SLOT = "no slot"
+    NOT_QUEUED = "not queued"
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[Task]
+    total: int
+
+
+def _next_revision() -> Any:
+    return select(func.coalesce(func.max(Task.revision), 0) + 1).scalar_subquery()
+
+
+def _change(task_id: str, *where: ColumnElement[bool], **values: Any) -> bool:
+    """Apply `values` to the task if every `where` holds; True if it did."""
+    statement = (
+        update(Task)
+        .where(col(Task.id) == task_id, *where)
+        .values(revision=_next_revision(), **values)
+    )
+    with session() as db:
+        changed = db.exec(statement).rowcount
+        db.commit()
+    return changed > 0
+
+
+def _is(state: TaskState) -> ColumnElement[bool]:
+    return col(Task.state) == state
+
+
+def _owned_by(owner: str) -> ColumnElement[bool]:
+    return col(Task.owner) == owner
+
+
+def add_task(task: Task) -> Task:
+    with session() as db:
+        db.add(task)
+        db.commit()
+    _change(task.id)
+    return get_task(task.id) or task
+
+
+def get_task(task_id: str) -> Task | None:
+    with session() as db:
+        return db.get(Task, task_id)
+
+
+def list_tasks(
+    state: TaskState | None = None, limit: int = 100, offset: int = 0
+) -> TaskPage:
+    """Return a page of tasks, newest first, optionally only those in `state`."""
+    where = [] if state is None else [_is(state)]
+    newest_first = (col(Task.created_at).desc(), col(Task.id).desc())
+    query = select(Task).where(*where).order_by(*newest_first)
+    with session() as db:
+        tasks = db.exec(query.limit(limit).offset(offset)).all()
+        total = db.exec(select(func.count()).select_from(Task).where(*where)).one()
+    return TaskPage(list(tasks), total)
+
+
+def queue_positions() -> dict[str, int]:
+    """Map each queued task to its place in line, 1 for the next to run."""
+    query = select(Task.id).where(_is(QUEUED))
+    query = query.order_by(col(Task.queued_at), col(Task.id))
+    with session() as db:
+        return {task_id: place for place, task_id in enumerate(db.exec(query), 1)}
+
+
+def queue_position(task: Task) -> int | None:
+    if task.state != QUEUED or task.queued_at is None:
+        return None
+    ahead = (col(Task.queued_at) < task.queued_at) | (
+        (col(Task.queued_at) == task.queued_at) & (col(Task.id) < task.id)
+    )
+    query = select(func.count()).select_from(Task).where(_is(QUEUED), ahead)
+    with session() as db:
+        return db.exec(query).one() + 1
+
+
+def count_by_state() -> dict[TaskState, int]:
+    counts = dict.fromkeys(TaskState, 0)
+    query = select(Task.state, func.count()).group_by(col(Task.state))
+    with session() as db:
+        for state, count in db.exec(query):
+            counts[TaskState(state)] = count
+    return counts
+
+
+def queued_ids() -> list[str]:
+    with session() as db:
+        return list(db.exec(select(Task.id).where(_is(QUEUED))))
+
+
+def claim(task_id: str, owner: str, max_running: int) -> Claim:
+    """Move a queued task to running if fewer than `max_running` tasks run."""
+    running = select(func.count()).select_from(Task).where(_is(RUNNING))
+    now = utcnow()
+    claimed = _change(
+        task_id,
+        _is(QUEUED),
+        running.scalar_subquery() < max_running,
+        state=RUNNING,
+        owner=owner,
+        started_at=now,
+        heartbeat_at=now,
+        finished_at=None,
+    )
+    if claimed:
+        return Claim.CLAIMED
+    task = get_task(task_id)
+    return Claim.NO_SLOT if task and task.state == QUEUED else Claim.NOT_QUEUED
+
+
+def beat(owner: str) -> int:
+    """Refresh the heartbeat of every task `owner` runs; the count refreshed."""
+    statement = (
+        update(Task).where(_is(RUNNING), _owned_by(owner)).values(heartbeat_at=utcnow())
+    )
+    with session() as db:
+        beaten = db.exec(statement).rowcount
+        db.commit()
+    return beaten
+
+
+def cancel_requested(task_id: str, owner: str) -> bool:
+    """True when the running task should stop: cancelled, deleted or taken over."""
+    task = get_task(task_id)
+    return task is None or task.owner != owner or task.cancel_requested
+
+
+def complete(task_id: str, owner: str, size: int, width: int, height: int) -> bool:
+    return _change(
+        task_id,
+        _is(RUNNING),
+        _owned_by(owner),
+        col(Task.cancel_requested).is_(False),
+        state=COMPLETE,
+        finished_at=utcnow(),
+        result_bytes=size,
+        width=width,
+        height=height,
+        owner=None,
+    )
+
+
+def fail(task_id: str, owner: str, message: str, detail: str) -> bool:
+    return _change(
+        task_id,
+        _is(RUNNING),
+        _owned_by(owner),
+        state=ERROR,
+        error=message,
+        error_detail=detail,
+        finished_at=utcnow(),
+        owner=None,
+    )
+
+
+def stop_cancelled(task_id: str, owner: str) -> bool:
+    return _change(
+        task_id,
+        _is(RUNNING),
+        _owned_by(owner),
+        state=CANCELLED,
+        finished_at=utcnow(),
+        owner=None,
+    )
+
+
+def requeue(task_id: str, owner: str) -> bool:
+    """Put a running task back in line; its interrupted run counts as an attempt."""
+    return _change(
+        task_id,
+        _is(RUNNING),
+        _owned_by(owner),
+        col(Task.cancel_requested).is_(False),
+        **_back_in_line(),
+    )
+
+
+def _back_in_line() -> dict[str, Any]:
+    return {
+        "state": QUEUED,
+        "queued_at": utcnow(),
+        "attempts": col(Task.attempts) + 1,
+        "owner": None,
+        "started_at": None,
+        "heartbeat_at": None,
+        "finished_at": None,
+        "cancel_requested": False,
+        "error": None,
+        "error_detail": None,
+        "result_bytes": None,
+    }
+
+
+def cancel(task_id: str) -> bool:
+    """Cancel a queued task now, or ask a running one to stop; False if neither."""
+    now = utcnow()
+    if _change(task_id, _is(QUEUED), state=CANCELLED, finished_at=now):
+        return True
+    return _change(task_id, _is(RUNNING), cancel_requested=True)
+
+
+def retry(task_id: str) -> bool:
+    """Put a failed or cancelled task back in line."""
+    retryable = col(Task.state).in_([ERROR, CANCELLED])
+    return _change(task_id, retryable, **_back_in_line())
+
+
+def delete_task(task_id: str) -> bool:
+    with session() as db:
+        deleted = db.exec(delete(Task).where(col(Task.id) == task_id)).rowcount
+        db.commit()
+    return deleted > 0
+
+
+def recover_stale(
+    timeout: timedelta, owner_is_dead: Callable[[str], bool]
+) -> list[str]:
+    """Put running tasks whose worker is gone back in line; the ids requeued."""
+    cutoff = utcnow() - timeout
+    with session() as db:
+        running = db.exec(select(Task).where(_is(RUNNING))).all()
+    stale = [
+        task
+        for task in running
+        if _heartbeat_older(task, cutoff) or owner_is_dead(task.owner or "")
+    ]
+    return [task.id for task in stale if _release(task)]
+
+
+def _heartbeat_older(task: Task, cutoff: datetime) -> bool:
+    return task.heartbeat_at is None or task.heartbeat_at < cutoff
+
+
+def _release(task: Task) -> bool:
+    unchanged = (
+        _is(RUNNING),
+        col(Task.owner) == task.owner,
+        col(Task.heartbeat_at).is_not_distinct_from(task.heartbeat_at),
+    )
+    if task.cancel_requested:
+        return _change(task.id, *unchanged, state=CANCELLED, finished_at=utcnow())
+    return _change(task.id, *unchanged, **_back_in_line())
+
+
+def version() -> tuple[int, int]:
+    """A cheap fingerprint of the table: (latest revision, number of tasks)."""
+    query = select(func.coalesce(func.max(Task.revision), 0), func.count())
+    with session() as db:
+        revision, count = db.exec(query.select_from(Task)).one()
+    return revision, count
+
+
+def changed_since(revision: int) -> list[Task]:
+    """Tasks changed after `revision`, oldest change first."""
+    query = select(Task).where(col(Task.revision) > revision)
+    with session() as db:
+        return list(db.exec(query.order_by(col(Task.revision))).all())

@@ -1,0 +1,138 @@
+"""Start and stop the real programs the tests talk to."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+HUEY_CONSUMER = Path(sys.executable).with_name("huey_consumer")
+T = TypeVar("T")
+
+
+def wait_until(
+    probe: Callable[[], T], timeout: float = 20.0, interval: float = 0.05
+) -> T:
+    """Poll `probe` until it returns something truthy; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {probe}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def app_env(data_dir: Path, **settings: object) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGECONV_")}
+    env["IMAGECONV_DATA_DIR"] = str(data_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    for name, value in settings.items():
+        env[f"IMAGECONV_{name.upper()}"] = str(value)
+    return env
+
+
+class Program:
+    """A real process of ours, with its output kept in a log file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args = args
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Program":
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.args, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL, then reap, so that nothing is left of the process."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.process is not None:
+            self.process.wait(timeout=10)
+
+    def interrupt(self, timeout: float = 15.0) -> int:
+        """Ctrl+C; return the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+class App(Program):
+    """`python main.py` on a free port."""
+
+    def __init__(
+        self, data_dir: Path, log: Path, *flags: str, **settings: object
+    ) -> None:
+        self.port = free_port()
+        args = [sys.executable, "main.py", "--port", str(self.port), *flags]
+        super().__init__(args, app_env(data_dir, **settings), log)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "App":
+        super().start()
+        wait_until(self._ready, timeout=30)
+        return self
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"app exited early:\n{self.output()}")
+        try:
+            return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+
+class Consumer(Program):
+    """`huey_consumer jobs.huey -w N`, as a person would run it."""
+
+    def __init__(
+        self, data_dir: Path, log: Path, workers: int = 3, **settings: object
+    ) -> None:
+        args = [str(HUEY_CONSUMER), "jobs.huey", "-w", str(workers)]
+        super().__init__(args, app_env(data_dir, **settings), log)
+
+    def start(self) -> "Consumer":
+        super().start()
+        wait_until(lambda: "consumer started" in self.output(), timeout=30)
+        return self

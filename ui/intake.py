@@ -1,0 +1,50 @@
+"""Turn received files into queued tasks: the one path every upload takes."""
+
+import logging
+import os
+import unicodedata
+
+from jobs import enqueue
+from models import Task, store
+from models.files import make_dirs, source_path
+from models.options import TaskOptions
+from ui.uploads import ReceivedFile
+
+logger = logging.getLogger("imageconv." + __name__)
+
+MAX_NAME_BYTES = 255
+
+
+def safe_filename(raw: str) -> str:
+    """Keep the last path component, printable characters, 255 bytes at most."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch == " " or _printable(ch))
+    name = name.strip(" .") or "image.png"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 16:
+        stem, dot, suffix = name, "", ""
+    budget = MAX_NAME_BYTES - len(f"{dot}{suffix}".encode())
+    stem = stem.encode()[:budget].decode(errors="ignore")
+    return f"{stem}{dot}{suffix}"
+
+
+def _printable(ch: str) -> bool:
+    # Controls, format marks (such as right-to-left overrides) and separators.
+    return unicodedata.category(ch)[0] not in "CZ"
+
+
+def submit(received: ReceivedFile, options: TaskOptions) -> Task:
+    """Store the received file as a new queued task and put it in line."""
+    task = Task(
+        filename=safe_filename(received.filename),
+        source_bytes=received.size,
+        **options.model_dump(),
+    )
+    make_dirs()
+    os.replace(received.path, source_path(task.id))
+    task = store.add_task(task)
+    enqueue(task.id)
+    logger.info(
+        "task %s queued: %s (%d bytes)", task.id, task.filename, task.source_bytes
+    )
+    return task
