@@ -3,6 +3,7 @@
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 
 from settings import Settings, SettingsError, configure, configure_logging
@@ -65,8 +66,10 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
         )
 
     def stop() -> None:
+        started = time.monotonic()
         for consumer in consumers:
             consumer.stop(graceful=True)
+        logger.info("imageconv stopped in %.2fs", time.monotonic() - started)
 
     app.on_startup(start)
     app.on_shutdown(stop)
@@ -91,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings)
     logging.getLogger("huey").setLevel(logging.WARNING)
-    serve(settings, worker=not args.no_worker, native=args.native)
+    try:
+        serve(settings, worker=not args.no_worker, native=args.native)
+    except KeyboardInterrupt:
+        # uvicorn raises the signal again once its shutdown is complete.
+        pass
     return 0
 
 

@@ -19,8 +19,7 @@ FINISHED_STATES = (TaskState.COMPLETE, TaskState.ERROR, TaskState.CANCELLED)
 
 
 def utcnow() -> datetime:
-    """Return the current UTC time as stored: naive, microsecond precision."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def new_task_id() -> str:

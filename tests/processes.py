@@ -39,7 +39,9 @@ def free_port() -> int:
 
 
 def app_env(data_dir: Path, **settings: object) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGECONV_")}
+    # NiceGUI treats a process with PYTEST_* variables as a test harness.
+    ours = ("IMAGECONV_", "PYTEST_", "NICEGUI_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env["IMAGECONV_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
     for name, value in settings.items():

@@ -15,6 +15,7 @@ from models.files import remove_task_files, result_path, source_path
 from models.options import TaskOptions
 from settings import get_settings
 from ui import intake
+from ui.disposition import attachment
 from ui.uploads import UploadError, receive
 
 router = APIRouter(prefix="/api")
@@ -23,7 +24,7 @@ OPTION_FIELDS = ("quality", "background", "progressive", "keep_metadata")
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.replace(tzinfo=UTC).isoformat()
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 def task_json(task: Task, position: int | None = None) -> dict[str, Any]:
@@ -127,9 +128,8 @@ def get_task(task_id: str) -> dict[str, Any]:
 @router.get("/tasks/{task_id}/source")
 def get_source(task_id: str) -> FileResponse:
     task = _found(task_id)
-    return FileResponse(
-        source_path(task.id), media_type="image/png", filename=task.filename
-    )
+    headers = {"Content-Disposition": attachment(task.filename)}
+    return FileResponse(source_path(task.id), media_type="image/png", headers=headers)
 
 
 @router.get("/tasks/{task_id}/result")
@@ -138,7 +138,8 @@ def get_result(task_id: str) -> FileResponse:
     if task.state != TaskState.COMPLETE:
         raise HTTPException(409, f"task {task_id} is {task.state.value}, not complete")
     name = PurePath(task.filename).stem + ".jpg"
-    return FileResponse(result_path(task.id), media_type="image/jpeg", filename=name)
+    headers = {"Content-Disposition": attachment(name)}
+    return FileResponse(result_path(task.id), media_type="image/jpeg", headers=headers)
 
 
 @router.post("/tasks/{task_id}/cancel")

@@ -3,16 +3,15 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import (
-    MultipartCallbacks,
-    MultipartParser,
-    parse_options_header,
-)
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from models.files import remove, temp_upload_path
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELD_BYTES = 1024
 MAX_PARTS = 10_000
@@ -165,7 +164,7 @@ async def _drain(body: AsyncIterator[bytes]) -> None:
             return
 
 
-def _callbacks(receiver: _Receiver) -> MultipartCallbacks:
+def _callbacks(receiver: _Receiver) -> "MultipartCallbacks":
     return {
         "on_part_begin": receiver.on_part_begin,
         "on_header_field": receiver.on_header_field,
