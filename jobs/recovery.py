@@ -10,10 +10,12 @@ from pathlib import Path
 
 from jobs.queue import STOPPING, huey
 from jobs.worker import enqueue, owner_id
-from models import store
+from models import TaskState, store
 from settings import get_settings
 
 logger = logging.getLogger("imageconv." + __name__)
+
+QUEUED = TaskState.QUEUED
 
 # Reading every pending message costs more than the stale check; do it less.
 MESSAGE_CHECK_EVERY_S = 15.0
@@ -46,12 +48,15 @@ def _is_zombie(pid: int) -> bool:
 
 
 def recover_stale() -> list[str]:
-    """Put running tasks whose worker is gone back in line and enqueue them."""
+    """Put running tasks whose worker is gone back in line; the ids requeued."""
     timeout = timedelta(seconds=get_settings().heartbeat_timeout)
-    requeued = store.recover_stale(timeout, owner_is_dead)
+    released = store.recover_stale(timeout, owner_is_dead)
+    requeued = [task_id for task_id, state in released.items() if state == QUEUED]
     for task_id in requeued:
         logger.warning("task %s was interrupted; back in line", task_id)
         enqueue(task_id)
+    for task_id in released.keys() - set(requeued):
+        logger.info("task %s was interrupted while cancelling; cancelled", task_id)
     return requeued
 
 

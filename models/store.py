@@ -238,32 +238,37 @@ def delete_task(task_id: str) -> bool:
 
 def recover_stale(
     timeout: timedelta, owner_is_dead: Callable[[str], bool]
-) -> list[str]:
-    """Put running tasks whose worker is gone back in line; the ids requeued."""
+) -> dict[str, TaskState]:
+    """Release running tasks whose worker is gone; map each to its new state.
+
+    A task is put back in line, or ends cancelled if a cancel was pending.
+    """
     cutoff = utcnow() - timeout
     with session() as db:
         running = db.exec(select(Task).where(_is(RUNNING))).all()
-    stale = [
-        task
-        for task in running
-        if _heartbeat_older(task, cutoff) or owner_is_dead(task.owner or "")
-    ]
-    return [task.id for task in stale if _release(task)]
+    released = {}
+    for task in running:
+        if _heartbeat_older(task, cutoff) or owner_is_dead(task.owner or ""):
+            state = _release(task)
+            if state is not None:
+                released[task.id] = state
+    return released
 
 
 def _heartbeat_older(task: Task, cutoff: datetime) -> bool:
     return task.heartbeat_at is None or task.heartbeat_at < cutoff
 
 
-def _release(task: Task) -> bool:
+def _release(task: Task) -> TaskState | None:
     unchanged = (
         _is(RUNNING),
         col(Task.owner) == task.owner,
         col(Task.heartbeat_at).is_not_distinct_from(task.heartbeat_at),
     )
     if task.cancel_requested:
-        return _change(task.id, *unchanged, state=CANCELLED, finished_at=utcnow())
-    return _change(task.id, *unchanged, **_back_in_line())
+        done = _change(task.id, *unchanged, state=CANCELLED, finished_at=utcnow())
+        return CANCELLED if done else None
+    return QUEUED if _change(task.id, *unchanged, **_back_in_line()) else None
 
 
 def version() -> tuple[int, int]:

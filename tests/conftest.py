@@ -1,6 +1,10 @@
 """Fixtures shared by the test modules: real programs, data dirs, images."""
 
+import atexit
 import io
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +14,14 @@ from PIL import Image
 from tests.processes import REPO, App, Consumer, Program
 
 PNGSUITE = REPO.parent / "shared" / "pngsuite"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Modules imported by in-process tests read their settings once; keep
+    # their files away from the repository's own data/.
+    data_dir = tempfile.mkdtemp(prefix="imageconv-tests-")
+    os.environ["IMAGECONV_DATA_DIR"] = data_dir
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
 
 
 @pytest.fixture(name="data_dir")
