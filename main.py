@@ -1,10 +1,13 @@
 """Start imageconv: settings, logging, database, the page, and the workers."""
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 
 from settings import Settings, SettingsError, configure, configure_logging
 
@@ -41,11 +44,14 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
 
     from jobs.queue import huey, prepare_queue
     from models.database import init_db
+    from ui.access import TokenGate
     from ui.api import router
     from ui.page import add_pages
 
     app.include_router(router)
     add_pages()
+    if settings.access_token is not None:
+        app.add_middleware(TokenGate, token=settings.access_token)
     consumers = []
 
     def start() -> None:
@@ -94,12 +100,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings)
     logging.getLogger("huey").setLevel(logging.WARNING)
-    try:
+    # uvicorn raises SIGINT or SIGTERM again once its own shutdown is done;
+    # by then everything has stopped cleanly, so it ends the program quietly.
+    signal.signal(signal.SIGTERM, _stopped_by_signal)
+    with contextlib.suppress(StoppedBySignal, KeyboardInterrupt):
         serve(settings, worker=not args.no_worker, native=args.native)
-    except KeyboardInterrupt:
-        # uvicorn raises the signal again once its shutdown is complete.
-        pass
     return 0
+
+
+class StoppedBySignal(Exception):
+    """The web server has shut down after SIGINT or SIGTERM."""
+
+
+def _stopped_by_signal(signum: int, frame: FrameType | None) -> None:
+    raise StoppedBySignal(signum)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,21 @@
 """The one settings object, read from IMAGECONV_* variables and validated once."""
 
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(Exception):
@@ -29,6 +39,8 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(default=1.0, gt=0, le=60)
     heartbeat_timeout: float = Field(default=10.0, gt=0, le=3600)
     log_level: str = "INFO"
+    access_token: str | None = Field(default=None, min_length=16)
+    retention_days: float | None = Field(default=None, gt=0)
 
     @field_validator("log_level")
     @classmethod
@@ -37,6 +49,15 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> "Settings":
+        if self.access_token is None and not is_loopback(self.host):
+            raise ValueError(
+                f"listening on {self.host} lets other machines in: set "
+                "IMAGECONV_ACCESS_TOKEN (16 characters or more) or use 127.0.0.1"
+            )
+        return self
 
     @property
     def database_path(self) -> Path:
@@ -66,6 +87,9 @@ class Settings(BaseSettings):
 def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
+        if not problem["loc"]:
+            lines.append(problem["msg"].removeprefix("Value error, "))
+            continue
         name = "IMAGECONV_" + "_".join(str(part) for part in problem["loc"]).upper()
         lines.append(f"{name}={problem.get('input')!r}: {problem['msg']}")
     return "invalid setting: " + "; ".join(lines)

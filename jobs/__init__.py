@@ -1,7 +1,7 @@
 """The work queue: the huey instance, the conversion task and recovery."""
 
+from jobs.maintenance import start_maintenance
 from jobs.queue import huey
-from jobs.recovery import start_maintenance
 from jobs.worker import enqueue
 from settings import configure_logging, get_settings
 

@@ -15,10 +15,18 @@ from settings import get_settings
 STOPPING = threading.Event()
 
 
+# Running conversions see STOPPING within a tenth of a second, or after the
+# Pillow step they are in; past this, whatever still runs is left to recovery.
+STOP_TIMEOUT_S = 5.0
+
+
 class QueueConsumer(Consumer):  # type: ignore[misc]
     def stop(self, graceful: bool = False) -> None:
+        """Stop, putting running tasks back in line, however it was asked to."""
         STOPPING.set()
-        super().stop(graceful=graceful)
+        asked: float | None = getattr(self, "shutdown_timeout", None)
+        self.shutdown_timeout = min(asked or STOP_TIMEOUT_S, STOP_TIMEOUT_S)
+        super().stop(graceful=True)
 
 
 class EmbeddedConsumer(QueueConsumer):

@@ -3,25 +3,17 @@
 import logging
 import os
 import socket
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
-from jobs.queue import STOPPING, huey
-from jobs.worker import enqueue, owner_id
+from jobs.queue import huey
+from jobs.worker import enqueue
 from models import TaskState, store
 from settings import get_settings
 
 logger = logging.getLogger("imageconv." + __name__)
 
 QUEUED = TaskState.QUEUED
-
-# Reading every pending message costs more than the stale check; do it less.
-MESSAGE_CHECK_EVERY_S = 15.0
-
-_started = threading.Lock()
-_maintenance: list[threading.Thread] = []
 
 
 def owner_is_dead(owner: str) -> bool:
@@ -79,29 +71,3 @@ def _task_id(message: object) -> str | None:
 def recover() -> None:
     recover_stale()
     enqueue_missing()
-
-
-def start_maintenance() -> None:
-    """Start this process's heartbeat and recovery thread, once."""
-    with _started:
-        if _maintenance and _maintenance[0].is_alive():
-            return
-        thread = threading.Thread(target=_maintain, name="imageconv-maintenance")
-        thread.daemon = True
-        _maintenance[:] = [thread]
-        thread.start()
-
-
-def _maintain() -> None:
-    interval = get_settings().heartbeat_interval
-    next_message_check = time.monotonic()
-    while not STOPPING.is_set():
-        try:
-            store.beat(owner_id())
-            recover_stale()
-            if time.monotonic() >= next_message_check:
-                enqueue_missing()
-                next_message_check = time.monotonic() + MESSAGE_CHECK_EVERY_S
-        except Exception:
-            logger.exception("heartbeat and recovery round failed; trying again")
-        STOPPING.wait(interval)

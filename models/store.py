@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col, delete, func, select, update
 
 from models.database import session
-from models.task import Task, TaskState, utcnow
+from models.files import remove_task_files
+from models.task import FINISHED_STATES, Task, TaskState, utcnow
 
 QUEUED, RUNNING = TaskState.QUEUED, TaskState.RUNNING
 COMPLETE, ERROR, CANCELLED = TaskState.COMPLETE, TaskState.ERROR, TaskState.CANCELLED
@@ -229,11 +230,22 @@ def retry(task_id: str) -> bool:
     return _change(task_id, retryable, **_back_in_line())
 
 
-def delete_task(task_id: str) -> bool:
+def discard(task_id: str) -> bool:
+    """Delete a task with its files; a running one is asked to stop first."""
+    cancel(task_id)
     with session() as db:
         deleted = db.exec(delete(Task).where(col(Task.id) == task_id)).rowcount
         db.commit()
+    remove_task_files(task_id)
     return deleted > 0
+
+
+def finished_before(cutoff: datetime) -> list[str]:
+    query = select(Task.id).where(
+        col(Task.state).in_(FINISHED_STATES), col(Task.finished_at) < cutoff
+    )
+    with session() as db:
+        return list(db.exec(query))
 
 
 def recover_stale(

@@ -80,10 +80,10 @@ class Program:
         if self.process is not None:
             self.process.wait(timeout=10)
 
-    def interrupt(self, timeout: float = 15.0) -> int:
-        """Ctrl+C; return the exit code."""
+    def interrupt(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
+        """Ctrl+C (or another signal); return the exit code."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(sig)
         return self.process.wait(timeout=timeout)
 
     def stop(self) -> None:

@@ -1,5 +1,6 @@
 """The real programs: `python main.py`, `huey_consumer`, kill -9 and restart."""
 
+import signal
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -181,15 +182,34 @@ def test_cancel_during_the_delay_stops_within_a_second(
     assert result_files(data_dir) == []
 
 
-def test_ctrl_c_puts_running_tasks_back_in_line(
-    start_app: StartApp, data_dir: Path
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_the_app_puts_running_tasks_back_in_line(
+    start_app: StartApp, sig: int
 ) -> None:
     app = start_app(task_delay=30)
     upload(app, 2)
     wait_until(lambda: states(app) == {"running": 2})
 
-    assert app.interrupt() == 0
+    assert app.interrupt(sig) == 0
 
     restarted = start_app("--no-worker")
     assert states(restarted) == {"queued": 2}
     assert all(task["attempts"] == 2 for task in tasks(restarted))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_the_consumer_puts_running_tasks_back_in_line(
+    start_app: StartApp, start_consumer: StartConsumer, sig: int
+) -> None:
+    app = start_app("--no-worker")
+    consumer = start_consumer(task_delay=30)
+    upload(app, 2)
+    wait_until(lambda: states(app) == {"running": 2})
+
+    started = time.monotonic()
+    consumer.interrupt(sig)
+
+    assert time.monotonic() - started < 5
+    assert states(app) == {"queued": 2}
+    assert all(task["attempts"] == 2 for task in tasks(app))
+    assert "back in line" in consumer.output()

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from jobs import enqueue
 from models import Task, TaskState, store
-from models.files import remove_task_files, result_path, source_path
+from models.files import result_path, source_path
 from models.options import TaskOptions
 from settings import get_settings
 from ui import intake
@@ -164,9 +164,7 @@ def retry_task(task_id: str) -> dict[str, Any]:
 @router.delete("/tasks/{task_id}", status_code=204)
 def delete_task(task_id: str) -> None:
     _found(task_id)
-    store.cancel(task_id)
-    store.delete_task(task_id)
-    remove_task_files(task_id)
+    store.discard(task_id)
 
 
 @router.get("/health")
