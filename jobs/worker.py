@@ -1,6 +1,5 @@
 """The conversion task a huey worker runs for one task id."""
 
-import errno
 import logging
 import os
 import socket
@@ -10,12 +9,19 @@ from datetime import datetime
 from pathlib import Path
 
 from huey.exceptions import RetryTask
+from sqlalchemy.exc import OperationalError
 
 from jobs.convert import ConvertOptions, ConvertResult, convert_png
 from jobs.exceptions import ConversionError
 from jobs.queue import STOPPING, huey
 from models import Task, store
-from models.files import remove, result_path, source_path, temp_result_path
+from models.files import (
+    describe_storage_error,
+    remove,
+    result_path,
+    source_path,
+    temp_result_path,
+)
 from settings import get_settings
 
 logger = logging.getLogger("imageconv." + __name__)
@@ -23,6 +29,7 @@ logger = logging.getLogger("imageconv." + __name__)
 # How long a message waits before asking again for a slot held elsewhere.
 NO_SLOT_DELAY_S = 0.5
 CANCEL_POLL_S = 0.1
+DB_RETRY_DELAY_S = 2.0
 
 
 class Stopped(Exception):
@@ -36,7 +43,18 @@ def owner_id() -> str:
 
 @huey.task(name="convert")
 def convert_task(task_id: str) -> None:
-    run_task(task_id)
+    try:
+        run_task(task_id)
+    except OperationalError as exc:
+        # A full disk or a long lock: the row is as the last write left it,
+        # and recovery finds a task that was claimed and then lost.
+        logger.warning(
+            "task %s: database unavailable (%s); retrying in %gs",
+            task_id,
+            exc.orig,
+            DB_RETRY_DELAY_S,
+        )
+        raise RetryTask(delay=DB_RETRY_DELAY_S) from exc
 
 
 def enqueue(task_id: str) -> None:
@@ -86,7 +104,7 @@ def _run_claimed(task: Task, owner: str) -> None:
         return
     except OSError as exc:
         remove(temp)
-        message = _describe_os_error(exc)
+        message = f"could not write the JPEG: {describe_storage_error(exc)}"
         _fail(task, owner, message, repr(exc), time.monotonic() - started)
         return
     except Exception as exc:
@@ -158,14 +176,6 @@ def _stop(task: Task, owner: str, took: float) -> None:
 def _fail(task: Task, owner: str, message: str, detail: str, took: float) -> None:
     if store.fail(task.id, owner, message, detail):
         logger.warning("task %s failed after %.2fs: %s", task.id, took, message)
-
-
-def _describe_os_error(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "could not write the JPEG: the disk is full"
-    if isinstance(exc, PermissionError):
-        return "could not write the JPEG: the data directory is not writable"
-    return f"could not read or write a file: {exc.strerror or exc}"
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

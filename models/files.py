@@ -1,6 +1,7 @@
 """Where a task's files live: named by task id, never by the uploaded name."""
 
 import contextlib
+import errno
 import secrets
 from pathlib import Path
 
@@ -38,3 +39,12 @@ def remove(path: Path) -> None:
 def remove_task_files(task_id: str) -> None:
     remove(source_path(task_id))
     remove(result_path(task_id))
+
+
+def describe_storage_error(exc: OSError) -> str:
+    """Say in plain words why a file under the data directory failed."""
+    if exc.errno in {errno.ENOSPC, errno.EDQUOT}:
+        return "the disk holding the data directory is full"
+    if exc.errno in {errno.EACCES, errno.EPERM, errno.EROFS}:
+        return "the data directory is not writable"
+    return f"a file in the data directory could not be used ({exc.strerror or exc})"

@@ -106,6 +106,8 @@ class App(Program):
         args = [sys.executable, "main.py", "--port", str(self.port), *flags]
         super().__init__(args, app_env(data_dir, **settings), log)
         self.url = f"http://127.0.0.1:{self.port}"
+        token = settings.get("access_token")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def start(self) -> "App":
         super().start()
@@ -117,12 +119,15 @@ class App(Program):
         if self.process.poll() is not None:
             raise AssertionError(f"app exited early:\n{self.output()}")
         try:
-            return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
+            health = httpx.get(
+                f"{self.url}/api/health", headers=self.headers, timeout=1
+            )
+            return health.status_code == 200
         except httpx.HTTPError:
             return False
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+        return httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
 
 
 class Consumer(Program):

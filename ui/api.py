@@ -1,5 +1,6 @@
 """The JSON API under /api, used by the page's uploads, scripts and tests."""
 
+import logging
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
@@ -8,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from jobs import enqueue
 from models import Task, TaskState, store
@@ -16,7 +18,9 @@ from models.options import TaskOptions
 from settings import get_settings
 from ui import intake
 from ui.disposition import attachment
-from ui.uploads import UploadError, receive
+from ui.uploads import Upload, UploadError, receive, storage_failure
+
+logger = logging.getLogger("imageconv." + __name__)
 
 router = APIRouter(prefix="/api")
 
@@ -96,8 +100,22 @@ async def create_tasks(request: Request) -> list[dict[str, Any]]:
     except HTTPException:
         upload.discard()
         raise
-    tasks = [await run_in_threadpool(intake.submit, f, options) for f in upload.files]
+    try:
+        tasks = await run_in_threadpool(_submit_all, upload, options)
+    except OSError as exc:
+        upload.discard()
+        logger.warning("upload not stored: %s", exc)
+        raise HTTPException(507, storage_failure(exc).detail) from exc
+    except OperationalError as exc:
+        upload.discard()
+        logger.warning("upload not stored: database unavailable: %s", exc.orig)
+        detail = f"upload not stored: the task database is unavailable ({exc.orig})"
+        raise HTTPException(503, detail) from exc
     return [task_json(task, store.queue_position(task)) for task in tasks]
+
+
+def _submit_all(upload: Upload, options: TaskOptions) -> list[Task]:
+    return [intake.submit(received, options) for received in upload.files]
 
 
 @router.get("/tasks")

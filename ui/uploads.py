@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from models.files import remove, temp_upload_path
+from models.files import describe_storage_error, remove, temp_upload_path
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -23,6 +23,11 @@ class UploadError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+def storage_failure(exc: OSError) -> UploadError:
+    """The answer when the server cannot store an upload: 507, saying why."""
+    return UploadError(507, f"upload not stored: {describe_storage_error(exc)}")
 
 
 @dataclass
@@ -90,7 +95,17 @@ class _Receiver:
         filename = raw_name.decode("utf-8", "replace")
         self.part.file = ReceivedFile(filename, temp_upload_path())
         self.upload.files.append(self.part.file)
-        self.part.sink = self.part.file.path.open("wb")
+        try:
+            self.part.sink = self.part.file.path.open("wb")
+        except OSError as exc:
+            raise storage_failure(exc) from exc
+
+    def _write(self, chunk: bytes) -> None:
+        assert self.part.sink is not None
+        try:
+            self.part.sink.write(chunk)
+        except OSError as exc:
+            raise storage_failure(exc) from exc
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -105,8 +120,7 @@ class _Receiver:
                 f"{self.part.file.filename or 'a file'} is larger than the "
                 f"upload limit of {limit_mb:g} MB",
             )
-        assert self.part.sink is not None
-        self.part.sink.write(chunk)
+        self._write(chunk)
 
     def _add_field_data(self, chunk: bytes) -> None:
         self.part.value += chunk
