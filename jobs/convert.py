@@ -1,5 +1,6 @@
 """Convert one PNG file into a JPEG file with Pillow, knowing nothing of tasks."""
 
+import contextlib
 import functools
 import logging
 import struct
@@ -294,5 +295,8 @@ def _save(
         )
         check()
     except BaseException:
-        dest.unlink(missing_ok=True)
+        # On a read-only or failing disk the partial file may not go either;
+        # the save's own error is the one to report.
+        with contextlib.suppress(OSError):
+            dest.unlink(missing_ok=True)
         raise

@@ -1,11 +1,13 @@
 """Where a task's files live: named by task id, never by the uploaded name."""
 
-import contextlib
 import errno
+import logging
 import secrets
 from pathlib import Path
 
 from settings import get_settings
+
+logger = logging.getLogger("imageconv." + __name__)
 
 
 def source_path(task_id: str) -> Path:
@@ -32,8 +34,11 @@ def make_dirs() -> None:
 
 
 def remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    """Delete a file if it is there; a disk that refuses is logged, not raised."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("could not delete %s: %s", path, describe_storage_error(exc))
 
 
 def remove_task_files(task_id: str) -> None:

@@ -1,5 +1,7 @@
 """A full disk, an unwritable data directory and a busy database lose nothing."""
 
+import errno
+import os
 import sqlite3
 import subprocess
 import threading
@@ -39,14 +41,16 @@ def fixture_small_disk(data_dir: Path) -> Iterator[Path]:
 
 
 def fill(folder: Path) -> Path:
+    """Write zeros until the disk is full, to the last byte."""
     filler = folder / "filler"
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 4096)
-                out.flush()
-        except OSError:
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(descriptor, b"\0" * 512):
             pass
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(descriptor)
     return filler
 
 

@@ -1,5 +1,6 @@
 """Read a multipart upload as it streams in, straight to files under data/."""
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,14 +130,20 @@ class _Receiver:
 
     def on_part_end(self) -> None:
         if self.part.sink is not None:
-            self.part.sink.close()
-            self.part.sink = None
+            sink, self.part.sink = self.part.sink, None
+            try:
+                sink.close()
+            except OSError as exc:
+                raise storage_failure(exc) from exc
         elif self.part.name:
             self.upload.fields[self.part.name] = self.part.value.decode("utf-8")
 
     def close(self) -> None:
+        """Let go of the file being written, after a failure."""
         if self.part.sink is not None:
-            self.part.sink.close()
+            with contextlib.suppress(OSError):
+                self.part.sink.close()
+            self.part.sink = None
 
 
 async def receive(
