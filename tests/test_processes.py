@@ -1,5 +1,7 @@
 """The real programs: `python main.py`, `huey_consumer`, kill -9 and restart."""
 
+import io
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -8,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.conftest import png_bytes
 from tests.processes import App, Consumer, wait_until
@@ -213,3 +216,28 @@ def test_stopping_the_consumer_puts_running_tasks_back_in_line(
     assert states(app) == {"queued": 2}
     assert all(task["attempts"] == 2 for task in tasks(app))
     assert "back in line" in consumer.output()
+
+
+def test_a_slow_conversion_never_stalls_the_web_server(start_app: StartApp) -> None:
+    app = start_app()
+    noise = Image.frombytes("RGB", (3000, 2000), os.urandom(3000 * 2000 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG", compress_level=1)
+    with app.client() as client:
+        response = client.post(
+            "/api/tasks",
+            files=[("files", ("noise.png", buffer.getvalue(), "image/png"))],
+        )
+        task_id = response.json()[0]["id"]
+        wait_until(lambda: states(app).get("queued", 0) == 0)
+
+        answers = []
+        while client.get(f"/api/tasks/{task_id}").json()["state"] == "running":
+            started = time.perf_counter()
+            client.get("/api/health")
+            answers.append(time.perf_counter() - started)
+
+    assert states(app) == {"complete": 1}
+    assert answers, "the conversion ended before it could be watched"
+    # A stalled event loop would hold requests for the whole conversion.
+    assert max(answers) < 0.5
