@@ -3,6 +3,8 @@
 import io
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -13,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import png_bytes
-from tests.processes import App, Consumer, wait_until
+from tests.processes import REPO, App, Consumer, app_env, wait_until
 
 pytestmark = pytest.mark.process
 
@@ -241,3 +243,32 @@ def test_a_slow_conversion_never_stalls_the_web_server(start_app: StartApp) -> N
     assert answers, "the conversion ended before it could be watched"
     # A stalled event loop would hold requests for the whole conversion.
     assert max(answers) < 0.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_RUNNING", "0"),
+        ("PORT", "eighty"),
+        ("TASK_DELAY", "-1"),
+        ("JPEG_QUALITY", "100"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_a_bad_setting_stops_the_app_with_a_message_naming_it(
+    data_dir: Path, name: str, value: str
+) -> None:
+    env = app_env(data_dir, **{name: value})
+
+    finished = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert finished.returncode == 2
+    assert f"IMAGECONV_{name}={value!r}" in finished.stderr
+    assert "Traceback" not in finished.stderr
