@@ -45,13 +45,20 @@ def fill(folder: Path) -> Path:
     filler = folder / "filler"
     descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
     try:
-        while os.write(descriptor, b"\0" * 512):
+        while _write_some(descriptor):
             pass
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
     finally:
         os.close(descriptor)
     return filler
+
+
+def _write_some(descriptor: int) -> bool:
+    try:
+        return os.write(descriptor, b"\0" * 512) > 0
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        return False
 
 
 def upload(app: App, content: bytes, name: str = "a.png") -> Any:
