@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import httpx
 
@@ -18,7 +18,9 @@ T = TypeVar("T")
 
 
 def wait_until(
-    probe: Callable[[], T], timeout: float = 20.0, interval: float = 0.05
+    probe: Callable[[], T | Literal[False] | None],
+    timeout: float = 20.0,
+    interval: float = 0.05,
 ) -> T:
     """Poll `probe` until it returns something truthy; fail at the deadline."""
     deadline = time.monotonic() + timeout

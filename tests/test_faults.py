@@ -86,7 +86,8 @@ def retry(app: App, task_id: str) -> None:
 
 def database_is_sound(data_dir: Path) -> bool:
     with sqlite3.connect(data_dir / "tasks.sqlite3") as db:
-        return db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        verdict: tuple[str] = db.execute("PRAGMA integrity_check").fetchone()
+        return verdict == ("ok",)
 
 
 def test_full_disk_fails_the_task_plainly_and_work_resumes_with_space(
