@@ -117,4 +117,7 @@ def _stopped_by_signal(signum: int, frame: FrameType | None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # NiceGUI's `user` test fixture runs this file inside pytest, where
+    # ui.run() returns at once: exit only to report a failure.
+    if exit_code := main():
+        sys.exit(exit_code)
