@@ -43,7 +43,9 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
     from nicegui import ui as nicegui_ui
 
     from jobs.queue import huey, prepare_queue
+    from models import store
     from models.database import init_db
+    from models.files import remove_orphans, remove_unfinished_uploads
     from ui.access import TokenGate
     from ui.api import router
     from ui.page import add_pages
@@ -57,6 +59,10 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
     def start() -> None:
         prepare_queue()
         init_db()
+        if removed := remove_unfinished_uploads():
+            logger.warning("removed %d unfinished uploads of an earlier run", removed)
+        if removed := remove_orphans(store.all_ids()):
+            logger.warning("removed %d files of tasks that do not exist", removed)
         if worker:
             consumer = huey.create_consumer(
                 workers=settings.workers, embedded=True, check_worker_health=False

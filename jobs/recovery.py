@@ -9,6 +9,7 @@ from pathlib import Path
 from jobs.queue import huey
 from jobs.worker import enqueue
 from models import TaskState, store
+from models.files import remove, result_path, temp_results
 from settings import get_settings
 
 logger = logging.getLogger("imageconv." + __name__)
@@ -43,6 +44,11 @@ def recover_stale() -> list[str]:
     """Put running tasks whose worker is gone back in line; the ids requeued."""
     timeout = timedelta(seconds=get_settings().heartbeat_timeout)
     released = store.recover_stale(timeout, owner_is_dead)
+    for task_id in released:
+        # The dead worker may have left a partial JPEG, or a whole one it had
+        # not yet recorded: neither may outlive its run.
+        for leftover in [*temp_results(task_id), result_path(task_id)]:
+            remove(leftover)
     requeued = [task_id for task_id, state in released.items() if state == QUEUED]
     for task_id in requeued:
         logger.warning("task %s was interrupted; back in line", task_id)

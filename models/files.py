@@ -27,6 +27,32 @@ def temp_upload_path() -> Path:
     return get_settings().uploads_dir / f".upload.{secrets.token_hex(8)}.tmp"
 
 
+def temp_results(task_id: str) -> list[Path]:
+    """Temporary JPEGs of the task's earlier runs, left if their worker died."""
+    return list(get_settings().results_dir.glob(f".{task_id}.*.tmp"))
+
+
+def remove_unfinished_uploads() -> int:
+    """Delete uploads a stopped app was still receiving; call before serving."""
+    leftovers = list(get_settings().uploads_dir.glob(".upload.*.tmp"))
+    for path in leftovers:
+        remove(path)
+    return len(leftovers)
+
+
+def remove_orphans(task_ids: set[str]) -> int:
+    """Delete sources and results of tasks not in `task_ids`; call before serving.
+
+    A kill between storing a file and adding or deleting its task leaves one.
+    """
+    settings = get_settings()
+    found = [*settings.uploads_dir.glob("*.png"), *settings.results_dir.glob("*.jpg")]
+    orphans = [path for path in found if path.stem not in task_ids]
+    for path in orphans:
+        remove(path)
+    return len(orphans)
+
+
 def make_dirs() -> None:
     settings = get_settings()
     for folder in (settings.data_dir, settings.uploads_dir, settings.results_dir):

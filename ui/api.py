@@ -2,7 +2,6 @@
 
 import logging
 from datetime import UTC, datetime
-from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -155,8 +154,7 @@ def get_result(task_id: str) -> FileResponse:
     task = _found(task_id)
     if task.state != TaskState.COMPLETE:
         raise HTTPException(409, f"task {task_id} is {task.state.value}, not complete")
-    name = PurePath(task.filename).stem + ".jpg"
-    headers = {"Content-Disposition": attachment(name)}
+    headers = {"Content-Disposition": attachment(intake.jpeg_name(task.filename))}
     return FileResponse(result_path(task.id), media_type="image/jpeg", headers=headers)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path, PurePath
 from models import Task, TaskState
 from models.files import remove, result_path
 from settings import get_settings
+from ui.intake import jpeg_name
 
 logger = logging.getLogger("imageconv." + __name__)
 
@@ -31,10 +32,6 @@ def archive_path(token: str) -> Path:
 def is_token(text: str) -> bool:
     hex_digits = set("0123456789abcdef")
     return len(text) == TOKEN_BYTES * 2 and set(text) <= hex_digits
-
-
-def jpeg_name(filename: str) -> str:
-    return PurePath(filename).stem + ".jpg"
 
 
 def unique_names(names: Iterable[str]) -> list[str]:

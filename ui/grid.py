@@ -14,10 +14,11 @@ from models import Task, TaskState, store
 from models.files import result_path
 from settings import get_settings
 from ui import actions
-from ui.archive import archive_path, jpeg_name, write_archive
+from ui.archive import archive_path, write_archive
 from ui.dialogs import show_error
 from ui.downloads import archive_url
 from ui.feed import Change, TaskFeed
+from ui.intake import jpeg_name
 from ui.preview import open_preview
 from ui.row import RowHandlers, TaskRow
 from ui.saving import deliver

@@ -3,6 +3,7 @@
 import logging
 import os
 import unicodedata
+from pathlib import PurePath
 
 from jobs import enqueue
 from models import Task, store
@@ -26,6 +27,11 @@ def safe_filename(raw: str) -> str:
     budget = MAX_NAME_BYTES - len(f"{dot}{suffix}".encode())
     stem = stem.encode()[:budget].decode(errors="ignore")
     return f"{stem}{dot}{suffix}"
+
+
+def jpeg_name(filename: str) -> str:
+    """Name the JPEG of an upload: its name with .jpg, kept safe and short."""
+    return safe_filename(PurePath(filename).stem + ".jpg")
 
 
 def _printable(ch: str) -> bool:

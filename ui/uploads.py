@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 MAX_FIELD_BYTES = 1024
 MAX_PARTS = 10_000
-MAX_DRAIN_BYTES = 256 * 1024 * 1024
 
 
 class UploadError(Exception):
@@ -165,24 +164,16 @@ async def receive(
             parser.write(chunk)
         parser.finalize()
     except (UploadError, MultipartParseError, UnicodeDecodeError) as exc:
+        # Answer at once, without reading the rest: uvicorn (0.55) discards the
+        # body left after a response and keeps reading, so a client still
+        # sending gets the answer, not a reset.
         receiver.close()
         receiver.upload.discard()
-        await _drain(body)
         if isinstance(exc, UploadError):
             raise
         raise UploadError(400, f"the multipart body is malformed: {exc}") from exc
     receiver.close()
     return receiver.upload
-
-
-async def _drain(body: AsyncIterator[bytes]) -> None:
-    # A client still sending when the answer comes often sees a reset instead
-    # of the 413; read on (discarding) for a while so that it gets the answer.
-    drained = 0
-    async for chunk in body:
-        drained += len(chunk)
-        if drained > MAX_DRAIN_BYTES:
-            return
 
 
 def _callbacks(receiver: _Receiver) -> "MultipartCallbacks":

@@ -1,0 +1,1 @@
+"""Commands for checking imageconv under stress: fuzzing and soaking."""
