@@ -14,11 +14,13 @@ from typing import Any, BinaryIO
 from PIL import Image, ImageChops
 
 from jobs.exceptions import ConversionError
-from jobs.pngcheck import PngHeader, check_chunks, read_header
+from jobs.lastrow import LastRowMark
+from jobs.pngcheck import PngHeader, check_chunks, check_image_data, read_header
 
 logger = logging.getLogger("imageconv." + __name__)
 
-JPEG_MAX_SIDE = 65_535
+# The format allows 65,535, but libjpeg refuses a side past JPEG_MAX_DIMENSION.
+JPEG_MAX_SIDE = 65_500
 # Pillow refuses EXIF that does not fit in a single JPEG APP1 marker.
 JPEG_MAX_EXIF = 65_533
 
@@ -106,13 +108,28 @@ def _check_size(header: PngHeader, max_pixels: int) -> None:
 
 
 def _decode(stream: BinaryIO, header: PngHeader) -> tuple[Image.Image, Alpha, Info]:
-    """Decode to 8-bit "L" or "RGB" pixels, an "L" alpha mask, and the PNG's info."""
-    stream.seek(0)
-    with _reading():
-        image = Image.open(stream, formats=["PNG"])
-        image.load()
+    """Decode to 8-bit "L" or "RGB" pixels, an alpha mask, and the PNG's info."""
+    image = _load(stream, header)
     colour, alpha = _pixels(image, header, stream)
     return colour, alpha, image.info
+
+
+def _load(stream: BinaryIO, header: PngHeader) -> Image.Image:
+    stream.seek(0)
+    try:
+        with _reading():
+            image = Image.open(stream, formats=["PNG"])
+            mark = LastRowMark(image, header)
+            image.load()
+    except ConversionError as exc:
+        # Short or broken image data, which the chunk walk did not inflate,
+        # is the likelier cause and the clearer message.
+        if not isinstance(exc.__cause__, Image.DecompressionBombError):
+            check_image_data(stream, header)
+        raise
+    if not mark.reached(image):
+        check_image_data(stream, header)
+    return image
 
 
 @contextmanager
@@ -142,20 +159,29 @@ def _pixels(
 ) -> tuple[Image.Image, Alpha]:
     if image.mode == "P":
         image = image.convert("RGBA")
-    if image.mode in ("LA", "RGBA"):
+    if image.mode == "RGBA":
+        # paste() takes an RGBA mask's alpha band: no copy of the colours,
+        # nor of the alpha.
+        return image, image
+    if image.mode == "LA":
         return image.convert(_output_mode(header)), image.getchannel("A")
     if image.mode == "I;16":
         return _grey16(image)
     if image.mode == "RGB" and header.bit_depth == 16:
         return image, _rgb16_mask(image, stream)
 
-    colour = image.convert(_output_mode(header))
+    colour = _in_mode(image, _output_mode(header))
     key = _sample_key(image, header)
     return colour, None if key is None else _key_mask(colour.split(), key)
 
 
 def _output_mode(header: PngHeader) -> str:
     return "L" if header.colour_type in _GREY_COLOUR_TYPES else "RGB"
+
+
+def _in_mode(image: Image.Image, mode: str) -> Image.Image:
+    # convert() to the same mode copies every pixel.
+    return image if image.mode == mode else image.convert(mode)
 
 
 def _sample_key(image: Image.Image, header: PngHeader) -> tuple[int, ...] | None:
@@ -227,15 +253,22 @@ def _flatten(
     colour: Image.Image, alpha: Alpha, background: tuple[int, int, int]
 ) -> Image.Image:
     """Composite onto `background`, staying greyscale when the result is grey."""
-    if alpha is None or alpha.getextrema() == (255, 255):
+    if alpha is None or _opaque(alpha):
         return colour
     if colour.mode == "L" and len(set(background)) > 1:
         colour = colour.convert("RGB")
 
-    fill = background[0] if colour.mode == "L" else background
-    flat = Image.new(colour.mode, colour.size, fill)
+    mode = "L" if colour.mode == "L" else "RGB"
+    fill = background[0] if mode == "L" else background
+    flat = Image.new(mode, colour.size, fill)
     flat.paste(colour, mask=alpha)
     return flat
+
+
+def _opaque(mask: Image.Image) -> bool:
+    # An RGBA mask is flattened unscanned: reading its alpha would copy the
+    # band, and an opaque one flattens to the same pixels anyway.
+    return mask.mode == "L" and mask.getextrema() == (255, 255)
 
 
 def _metadata(info: Info, mode: str) -> dict[str, bytes]:

@@ -1,10 +1,12 @@
 """The huey instance, and the consumer that also runs inside `python main.py`."""
 
+import sqlite3
 import threading
 from typing import Any
 
 from huey import SqliteHuey
 from huey.consumer import Consumer
+from huey.storage import SqliteStorage
 
 from models.database import init_db
 from models.files import make_dirs
@@ -37,7 +39,20 @@ class EmbeddedConsumer(QueueConsumer):
         pass
 
 
+class QueueStorage(SqliteStorage):  # type: ignore[misc]
+    def _create_connection(self) -> sqlite3.Connection:
+        # huey leaves SQLite's default, FULL, which waits for the disk at
+        # every commit: three times per task (enqueue, dequeue, revoke key).
+        # In WAL mode NORMAL survives any process dying; a message lost to a
+        # power cut is sent again by recovery, from the task table.
+        connection: sqlite3.Connection = super()._create_connection()
+        connection.execute("pragma synchronous=NORMAL")
+        return connection
+
+
 class ImageconvHuey(SqliteHuey):  # type: ignore[misc]
+    storage_class = QueueStorage
+
     def create_consumer(self, **options: Any) -> Consumer:
         """Build a consumer that notices new work within the poll interval."""
         poll = get_settings().poll_interval

@@ -65,14 +65,11 @@ def run_task(task_id: str) -> None:
     """Claim the task and convert it, or leave the message for later."""
     settings = get_settings()
     owner = owner_id()
-    outcome = store.claim(task_id, owner, settings.max_running)
+    outcome, task = store.claim_task(task_id, owner, settings.max_running)
     if outcome is store.Claim.NO_SLOT:
         raise RetryTask(delay=NO_SLOT_DELAY_S)
-    if outcome is store.Claim.NOT_QUEUED:
-        logger.debug("task %s is no longer queued; message dropped", task_id)
-        return
-    task = store.get_task(task_id)
     if task is None:
+        logger.debug("task %s is no longer queued; message dropped", task_id)
         return
     _log_start(task)
     _run_claimed(task, owner)
@@ -116,11 +113,32 @@ def _run_claimed(task: Task, owner: str) -> None:
     _publish(task, owner, temp, result, time.monotonic() - started)
 
 
-def _convert(task: Task, owner: str, temp: Path) -> ConvertResult:
-    def check() -> None:
-        if STOPPING.is_set() or store.cancel_requested(task.id, owner):
+class _StopCheck:
+    """Raise Stopped if the consumer stops or the task is to stop.
+
+    The database is asked at most twice every CANCEL_POLL_S, counting from
+    the claim: a small image converts in milliseconds, and asking between
+    each of its steps cost more than converting it. complete() refuses a
+    task cancelled in the meantime, so a late cancel still leaves no JPEG.
+    """
+
+    def __init__(self, task_id: str, owner: str) -> None:
+        self.task_id = task_id
+        self.owner = owner
+        self.asked = time.monotonic()
+
+    def __call__(self) -> None:
+        if STOPPING.is_set():
+            raise Stopped
+        if time.monotonic() - self.asked < CANCEL_POLL_S / 2:
+            return
+        self.asked = time.monotonic()
+        if store.cancel_requested(self.task_id, self.owner):
             raise Stopped
 
+
+def _convert(task: Task, owner: str, temp: Path) -> ConvertResult:
+    check = _StopCheck(task.id, owner)
     _wait(get_settings().task_delay, check)
     options = ConvertOptions(
         quality=task.quality,

@@ -1,15 +1,17 @@
 """Every change of a task's state, each one conditional write."""
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Executable, Row
 from sqlmodel import col, delete, func, select, update
 
-from models.database import session
+from models import statements
+from models.database import get_engine, session
 from models.files import remove_task_files
 from models.task import FINISHED_STATES, Task, TaskState, utcnow
 
@@ -29,21 +31,43 @@ class TaskPage:
     total: int
 
 
-def _next_revision() -> Any:
-    return select(func.coalesce(func.max(Task.revision), 0) + 1).scalar_subquery()
-
-
 def _change(task_id: str, *where: ColumnElement[bool], **values: Any) -> bool:
     """Apply `values` to the task if every `where` holds; True if it did."""
     statement = (
         update(Task)
         .where(col(Task.id) == task_id, *where)
-        .values(revision=_next_revision(), **values)
+        .values(revision=statements.next_revision(), **values)
     )
-    with session() as db:
-        changed = db.exec(statement).rowcount
-        db.commit()
-    return changed > 0
+    return _write(statement) > 0
+
+
+# SQLite lets one writer in at a time; the others sleep and try again, a
+# millisecond or more each time. Queueing this process's writers here hands
+# the database over the moment it is free instead.
+_writing = threading.Lock()
+
+
+# A plain connection, not an ORM session: the statements here are single
+# writes and reads that need none of its bookkeeping, which costs as much.
+def _write(statement: Executable, **params: Any) -> int:
+    """Run one write in its own transaction; the number of rows it changed."""
+    with _writing, get_engine().begin() as connection:
+        return connection.execute(statement, params).rowcount
+
+
+def _write_returning(statement: Executable, **params: Any) -> Task | None:
+    with _writing, get_engine().begin() as connection:
+        row = connection.execute(statement, params).first()
+    return None if row is None else _task(row)
+
+
+def _read(statement: Executable, **params: Any) -> Row[Any] | None:
+    with get_engine().connect() as connection:
+        return connection.execute(statement, params).first()
+
+
+def _task(row: Row[Any]) -> Task:
+    return Task(**row._mapping)
 
 
 def _is(state: TaskState) -> ColumnElement[bool]:
@@ -55,16 +79,16 @@ def _owned_by(owner: str) -> ColumnElement[bool]:
 
 
 def add_task(task: Task) -> Task:
-    with session() as db:
-        db.add(task)
-        db.commit()
-    _change(task.id)
-    return get_task(task.id) or task
+    """Insert `task` as the table's next revision; return it with that revision."""
+    values = task.model_dump(exclude={"revision"})
+    with _writing, get_engine().begin() as connection:
+        task.revision = connection.execute(statements.ADD, values).scalar_one()
+    return task
 
 
 def get_task(task_id: str) -> Task | None:
-    with session() as db:
-        return db.get(Task, task_id)
+    row = _read(statements.GET, task_id=task_id)
+    return None if row is None else _task(row)
 
 
 def list_tasks(
@@ -91,12 +115,8 @@ def queue_positions() -> dict[str, int]:
 def queue_position(task: Task) -> int | None:
     if task.state != QUEUED or task.queued_at is None:
         return None
-    ahead = (col(Task.queued_at) < task.queued_at) | (
-        (col(Task.queued_at) == task.queued_at) & (col(Task.id) < task.id)
-    )
-    query = select(func.count()).select_from(Task).where(_is(QUEUED), ahead)
-    with session() as db:
-        return db.exec(query).one() + 1
+    row = _read(statements.AHEAD, queued_at=task.queued_at, task_id=task.id)
+    return 1 if row is None else int(row[0]) + 1
 
 
 def count_by_state() -> dict[TaskState, int]:
@@ -108,6 +128,11 @@ def count_by_state() -> dict[TaskState, int]:
     return counts
 
 
+def all_ids() -> set[str]:
+    with session() as db:
+        return set(db.exec(select(Task.id)))
+
+
 def queued_ids() -> list[str]:
     with session() as db:
         return list(db.exec(select(Task.id).where(_is(QUEUED))))
@@ -115,22 +140,23 @@ def queued_ids() -> list[str]:
 
 def claim(task_id: str, owner: str, max_running: int) -> Claim:
     """Move a queued task to running if fewer than `max_running` tasks run."""
-    running = select(func.count()).select_from(Task).where(_is(RUNNING))
-    now = utcnow()
-    claimed = _change(
-        task_id,
-        _is(QUEUED),
-        running.scalar_subquery() < max_running,
-        state=RUNNING,
+    return claim_task(task_id, owner, max_running)[0]
+
+
+def claim_task(task_id: str, owner: str, max_running: int) -> tuple[Claim, Task | None]:
+    """Claim as claim() does; the task as claimed, if it was."""
+    claimed = _write_returning(
+        statements.CLAIM,
+        task_id=task_id,
         owner=owner,
-        started_at=now,
-        heartbeat_at=now,
-        finished_at=None,
+        max_running=max_running,
+        started_at=utcnow(),
     )
-    if claimed:
-        return Claim.CLAIMED
+    if claimed is not None:
+        return Claim.CLAIMED, claimed
     task = get_task(task_id)
-    return Claim.NO_SLOT if task and task.state == QUEUED else Claim.NOT_QUEUED
+    queued = task is not None and task.state == QUEUED
+    return (Claim.NO_SLOT if queued else Claim.NOT_QUEUED), None
 
 
 def beat(owner: str) -> int:
@@ -138,31 +164,26 @@ def beat(owner: str) -> int:
     statement = (
         update(Task).where(_is(RUNNING), _owned_by(owner)).values(heartbeat_at=utcnow())
     )
-    with session() as db:
-        beaten = db.exec(statement).rowcount
-        db.commit()
-    return beaten
+    return _write(statement)
 
 
 def cancel_requested(task_id: str, owner: str) -> bool:
     """True when the running task should stop: cancelled, deleted or taken over."""
-    task = get_task(task_id)
-    return task is None or task.owner != owner or task.cancel_requested
+    row = _read(statements.STOP_ASKED, task_id=task_id)
+    return row is None or row.owner != owner or bool(row.cancel_requested)
 
 
 def complete(task_id: str, owner: str, size: int, width: int, height: int) -> bool:
-    return _change(
-        task_id,
-        _is(RUNNING),
-        _owned_by(owner),
-        col(Task.cancel_requested).is_(False),
-        state=COMPLETE,
+    changed = _write(
+        statements.COMPLETE,
+        task_id=task_id,
+        current_owner=owner,
         finished_at=utcnow(),
         result_bytes=size,
         width=width,
         height=height,
-        owner=None,
     )
+    return changed > 0
 
 
 def fail(task_id: str, owner: str, message: str, detail: str) -> bool:
@@ -233,9 +254,7 @@ def retry(task_id: str) -> bool:
 def discard(task_id: str) -> bool:
     """Delete a task with its files; a running one is asked to stop first."""
     cancel(task_id)
-    with session() as db:
-        deleted = db.exec(delete(Task).where(col(Task.id) == task_id)).rowcount
-        db.commit()
+    deleted = _write(delete(Task).where(col(Task.id) == task_id))
     remove_task_files(task_id)
     return deleted > 0
 
