@@ -4,9 +4,10 @@ import sqlite3
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, insert
 from sqlmodel import Session, SQLModel, create_engine
 
+from models.task import RevisionMark
 from settings import get_settings
 
 # Writers wait for each other instead of failing with "database is locked";
@@ -43,6 +44,9 @@ def init_db() -> None:
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     SQLModel.metadata.create_all(get_engine())
+    with get_engine().begin() as connection:
+        mark = insert(RevisionMark).values(id=1, revision=0)
+        connection.execute(mark.prefix_with("OR IGNORE"))
 
 
 def session() -> Session:

@@ -79,3 +79,11 @@ def describe_storage_error(exc: OSError) -> str:
     if exc.errno in {errno.EACCES, errno.EPERM, errno.EROFS}:
         return "the data directory is not writable"
     return f"a file in the data directory could not be used ({exc.strerror or exc})"
+
+
+def database_bytes() -> int:
+    """Bytes of the task database and the queue, with their write-ahead logs."""
+    settings = get_settings()
+    databases = [settings.database_path, settings.queue_path]
+    extra = [path.with_name(path.name + "-wal") for path in databases]
+    return sum(path.stat().st_size for path in [*databases, *extra] if path.exists())

@@ -11,13 +11,21 @@ from typing import Any
 from sqlalchemy import Update, bindparam, insert
 from sqlmodel import col, func, select, update
 
-from models.task import Task, TaskState
+from models.task import RevisionMark, Task, TaskState
 
 COLUMNS = tuple(Task.__table__.columns)  # type: ignore[attr-defined]
 
 
+def latest_revision() -> Any:
+    """The highest revision handed out, to a task or to a deletion."""
+    in_tasks = select(func.coalesce(func.max(Task.revision), 0)).scalar_subquery()
+    deleted = select(RevisionMark.revision).where(col(RevisionMark.id) == 1)
+    # SQLite's max() of two arguments is the larger one, not an aggregate.
+    return func.max(in_tasks, func.coalesce(deleted.scalar_subquery(), 0))
+
+
 def next_revision() -> Any:
-    return select(func.coalesce(func.max(Task.revision), 0) + 1).scalar_subquery()
+    return latest_revision() + 1
 
 
 def _this_task() -> Any:
@@ -67,6 +75,12 @@ COMPLETE = _change(
     width=bindparam("width"),
     height=bindparam("height"),
     owner=None,
+)
+
+MARK_DELETION = (
+    update(RevisionMark)
+    .where(col(RevisionMark.id) == 1)
+    .values(revision=next_revision())
 )
 
 AHEAD = (

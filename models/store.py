@@ -254,9 +254,13 @@ def retry(task_id: str) -> bool:
 def discard(task_id: str) -> bool:
     """Delete a task with its files; a running one is asked to stop first."""
     cancel(task_id)
-    deleted = _write(delete(Task).where(col(Task.id) == task_id))
+    with _writing, get_engine().begin() as connection:
+        connection.execute(statements.MARK_DELETION)
+        deleted = connection.execute(delete(Task).where(col(Task.id) == task_id))
+        if deleted.rowcount == 0:
+            connection.rollback()
     remove_task_files(task_id)
-    return deleted > 0
+    return deleted.rowcount > 0
 
 
 def finished_before(cutoff: datetime) -> list[str]:
@@ -304,10 +308,11 @@ def _release(task: Task) -> TaskState | None:
 
 def version() -> tuple[int, int]:
     """A cheap fingerprint of the table: (latest revision, number of tasks)."""
-    query = select(func.coalesce(func.max(Task.revision), 0), func.count())
-    with session() as db:
-        revision, count = db.exec(query.select_from(Task)).one()
-    return revision, count
+    count = select(func.count()).select_from(Task).scalar_subquery()
+    row = _read(select(statements.latest_revision(), count))
+    assert row is not None
+    revision, count = tuple(row)
+    return int(revision), int(count)
 
 
 def changed_since(revision: int) -> list[Task]:
@@ -315,3 +320,10 @@ def changed_since(revision: int) -> list[Task]:
     query = select(Task).where(col(Task.revision) > revision)
     with session() as db:
         return list(db.exec(query.order_by(col(Task.revision))).all())
+
+
+def stored_bytes() -> int:
+    """Bytes of the uploaded PNGs and their JPEGs, as the table records them."""
+    total = func.sum(Task.source_bytes) + func.sum(func.coalesce(Task.result_bytes, 0))
+    row = _read(select(func.coalesce(total, 0)))
+    return 0 if row is None else int(row[0])

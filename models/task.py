@@ -52,3 +52,15 @@ class Task(SQLModel, table=True):
     background: str = "#ffffff"
     progressive: bool = False
     keep_metadata: bool = True
+
+
+class RevisionMark(SQLModel, table=True):
+    """The revision the latest deletion took, so that revisions never go back.
+
+    Without it, deleting the task with the highest revision would hand that
+    number out again, and a watcher could take a deletion plus an addition
+    for no change at all.
+    """
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = 0

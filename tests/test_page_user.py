@@ -152,6 +152,18 @@ async def test_an_empty_page_invites_a_drop(user: User) -> None:
     await user.should_see("No tasks yet")
 
 
+async def test_the_summary_shows_the_disk_space_the_tasks_use(user: User) -> None:
+    submit("big.png", png_bytes((300, 300), mode="RGB", colour="navy") * 10)
+
+    await user.open("/")
+
+    with user.scope(marker="summary"):
+        disk = user.find(marker="disk").elements.pop()
+    assert isinstance(disk, ui.label)
+    await eventually(lambda: disk.text.endswith("on disk"))
+    assert disk.text.split()[1] in {"kB", "MB"}
+
+
 async def test_dropped_pngs_become_queued_tasks_with_the_chosen_options(
     user: User,
 ) -> None:

@@ -147,3 +147,16 @@ def test_owner_is_dead_only_for_gone_processes_of_this_host(
     owner: str, dead: bool
 ) -> None:
     assert owner_is_dead(owner) is dead
+
+
+def test_deleting_the_latest_task_and_adding_one_still_changes_the_version() -> None:
+    add()
+    latest = add()
+    before = store.version()
+
+    store.discard(latest.id)
+    add()
+
+    after = store.version()
+    assert after[1] == before[1]
+    assert after[0] > before[0]

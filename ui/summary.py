@@ -1,12 +1,23 @@
 """The bar over the grid: tasks per state, busy slots, and this visit's progress."""
 
+import asyncio
+
 from nicegui import ui
 
-from models import FINISHED_STATES, Task, TaskState
+from models import FINISHED_STATES, Task, TaskState, store
+from models.files import database_bytes
 from models.task import utcnow
 from settings import get_settings
 from ui.feed import Change, TaskFeed
+from ui.formats import size
 from ui.looks import LOOKS
+
+# The figure is a sum over every task: refreshed now and then, not per change.
+DISK_REFRESH_S = 5.0
+
+
+def _disk_used() -> int:
+    return store.stored_bytes() + database_bytes()
 
 
 class SessionProgress:
@@ -47,12 +58,18 @@ class SummaryBar:
         with ui.row().classes("summary-bar items-center w-full gap-2").mark("summary"):
             self._chips = {state: self._chip(state) for state in TaskState}
             self._slots = ui.label().classes("slots").mark("slots")
+            self._disk = ui.label().classes("disk text-caption").mark("disk")
             with ui.column().classes("session gap-0").mark("session") as self._box:
                 self._progress_text = ui.label().classes("text-caption")
                 self._bar = ui.linear_progress(show_value=False).props(
                     "rounded animation-speed=300"
                 )
         self.show()
+        ui.timer(DISK_REFRESH_S, self._show_disk)
+
+    async def _show_disk(self) -> None:
+        used = await asyncio.to_thread(_disk_used)
+        self._disk.set_text(f"{size(used)} on disk")
 
     @staticmethod
     def _chip(state: TaskState) -> ui.chip:
