@@ -15,10 +15,11 @@ from bench.plan import FULL, GROUPS, SMOKE
 from bench.table import render
 
 NOTES = """\
-Ratios: time ours / baseline; memory ours / baseline (memory the conversion
-added to the process's peak); throughput ours / baseline (files per second).
-Times are the best of N interleaved runs. "vs" rows compare ours with a
-converter run as a command (process start included): below 1 means faster."""
+Ratios are ours / baseline. Convert rows: processor time, best of N
+interleaved runs. Memory: what converting added to its process's peak.
+Throughput: files per second from the first upload to the last JPEG (server
+clock). "vs" rows: wall time against the converter run as a command, process
+start included; below 1 means imageconv is faster."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import io
 import logging
 import struct
 import zlib
@@ -23,6 +24,8 @@ logger = logging.getLogger("imageconv." + __name__)
 JPEG_MAX_SIDE = 65_500
 # Pillow refuses EXIF that does not fit in a single JPEG APP1 marker.
 JPEG_MAX_EXIF = 65_533
+# Files up to this size are read whole; larger ones are streamed.
+IN_MEMORY_BYTES = 8 * 1024 * 1024
 
 _GREY_COLOUR_TYPES = (0, 4)
 _ICC_SPACES = {"L": b"GRAY", "RGB": b"RGB "}
@@ -73,7 +76,7 @@ def convert_png(
     `check` runs between steps and may raise to abandon the conversion: its
     exception propagates unchanged, and `dest` is then not left behind.
     """
-    with source.open("rb") as stream:
+    with _opened(source) as stream:
         header = _validate(stream, max_pixels)
         check()
         colour, alpha, info = _decode(stream, header)
@@ -85,6 +88,14 @@ def convert_png(
 
     _save(image, dest, options, metadata, check)
     return ConvertResult(header.width, header.height, dest.stat().st_size)
+
+
+def _opened(source: Path) -> BinaryIO:
+    # A small file is read whole: the chunk walk and Pillow then read it from
+    # memory, not with a system call for every chunk.
+    if source.stat().st_size > IN_MEMORY_BYTES:
+        return source.open("rb")
+    return io.BytesIO(source.read_bytes())
 
 
 def _validate(stream: BinaryIO, max_pixels: int) -> PngHeader:

@@ -9,6 +9,7 @@ All values unchanged proves nothing (the data may hold those very values),
 and the caller then checks the data the slow way.
 """
 
+import functools
 from typing import Any
 
 from PIL import Image
@@ -17,7 +18,7 @@ from jobs.pngcheck import PngHeader
 
 # How many pixels of the row are marked: one unchanged by chance is likely
 # in a flat image, all of them together is not.
-MARKS = 8
+MARKS = 4
 
 Pixel = Any
 
@@ -32,8 +33,8 @@ class LastRowMark:
         # Pillow's load() decodes into image.im when it is already there,
         # as into the one it would make itself; colour None leaves it unfilled.
         image.im = Image.new(image.mode, image.size, None).im
-        for number, x in enumerate(_columns(image.width)):
-            image.im.putpixel((x, row), _mark(image.mode, number))
+        for x, mark in zip(_columns(image.width), _marks(image.mode), strict=False):
+            image.im.putpixel((x, row), mark)
             self.marks[(x, row)] = image.im.getpixel((x, row))
 
     def reached(self, image: Image.Image) -> bool:
@@ -56,7 +57,11 @@ def _columns(width: int) -> list[int]:
     return sorted({n * (width - 1) // max(1, count - 1) for n in range(count)})
 
 
-def _mark(mode: str, number: int) -> Pixel:
-    values = tuple((number * 53 + band * 97 + 29) % 251 + 1 for band in range(4))
+@functools.cache
+def _marks(mode: str) -> list[Pixel]:
     bands = Image.getmodebands(mode)
-    return values[0] if bands == 1 else values[:bands]
+    marks = []
+    for number in range(MARKS):
+        values = tuple((number * 53 + band * 97 + 29) % 251 + 1 for band in range(4))
+        marks.append(values[0] if bands == 1 else values[:bands])
+    return marks
