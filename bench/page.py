@@ -5,23 +5,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 
+from tests.browser import CHROMEDRIVER, CHROMIUM, start_chromium
 from tests.processes import wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--window-size=1280,900",
-)
 TIMEOUT_S = 30.0
 
 # Runs in every new document before the page's own scripts: once a frame,
@@ -42,13 +30,13 @@ WATCH = """
 
 
 def available() -> bool:
-    return CHROMIUM.exists() and CHROMEDRIVER.exists()
+    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
 
 
 def load_times(url: str, text: str, loads: int) -> tuple[float, list[float]]:
     """Seconds until `text` shows: the first load, then `loads` more."""
-    profile = tempfile.mkdtemp(prefix="imageconv-bench-chromium-")
-    driver = _chromium(profile)
+    downloads = tempfile.mkdtemp(prefix="imageconv-bench-downloads-")
+    driver = start_chromium(Path(downloads))
     try:
         source = WATCH % json.dumps(text)
         driver.execute_cdp_cmd(
@@ -60,15 +48,7 @@ def load_times(url: str, text: str, loads: int) -> tuple[float, list[float]]:
         return first, [_load(driver, url) for _ in range(loads)]
     finally:
         driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def _chromium(profile: str) -> WebDriver:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+        shutil.rmtree(downloads, ignore_errors=True)
 
 
 def _load(driver: WebDriver, url: str) -> float:

@@ -110,7 +110,8 @@ async def create_tasks(request: Request) -> list[dict[str, Any]]:
         logger.warning("upload not stored: database unavailable: %s", exc.orig)
         detail = f"upload not stored: the task database is unavailable ({exc.orig})"
         raise HTTPException(503, detail) from exc
-    return [task_json(task, store.queue_position(task)) for task in tasks]
+    positions = store.queue_positions()
+    return [task_json(task, positions.get(task.id)) for task in tasks]
 
 
 def _submit_all(upload: Upload, options: TaskOptions) -> list[Task]:

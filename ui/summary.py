@@ -20,6 +20,10 @@ def _disk_used() -> int:
     return store.stored_bytes() + database_bytes()
 
 
+def _on_disk(used: int) -> str:
+    return f"{size(used)} on disk"
+
+
 class SessionProgress:
     """Tasks submitted (by anyone) since the page opened, and how many finished."""
 
@@ -65,11 +69,11 @@ class SummaryBar:
                     "rounded animation-speed=300"
                 )
         self.show()
-        ui.timer(DISK_REFRESH_S, self._show_disk)
+        self._disk.set_text(_on_disk(_disk_used()))
+        ui.timer(DISK_REFRESH_S, self._show_disk, immediate=False)
 
     async def _show_disk(self) -> None:
-        used = await asyncio.to_thread(_disk_used)
-        self._disk.set_text(f"{size(used)} on disk")
+        self._disk.set_text(_on_disk(await asyncio.to_thread(_disk_used)))
 
     @staticmethod
     def _chip(state: TaskState) -> ui.chip:
