@@ -28,7 +28,7 @@ pytest.importorskip("Xlib", reason="needs python-xlib to close the window")
 if shutil.which("Xvfb") is None:
     pytest.skip("needs Xvfb (Debian package xvfb)", allow_module_level=True)
 
-from Xlib import X, display, protocol
+from Xlib import X, display, error, protocol
 from Xlib.xobject.drawable import Window
 
 pytestmark = pytest.mark.process
@@ -76,11 +76,22 @@ def _read_display_number(pipe: int) -> int:
 
 
 def find_window(name: str) -> Window | None:
-    screen = display.Display(name).screen()
-    for window in screen.root.query_tree().children:
-        if window.get_wm_name() == TITLE:
-            return window
-    return None
+    connection = display.Display(name)
+    try:
+        children = connection.screen().root.query_tree().children
+        return next((w for w in children if _title(w) == TITLE), None)
+    finally:
+        connection.close()
+
+
+def _title(window: Window) -> str | None:
+    # Qt makes and drops short-lived windows while it starts: one may be gone
+    # between listing the windows and asking for its name.
+    try:
+        name: str | None = window.get_wm_name()
+    except error.BadWindow:
+        return None
+    return name
 
 
 def header_pixels(image: Image.Image) -> int:
