@@ -128,6 +128,22 @@ def count_by_state() -> dict[TaskState, int]:
     return counts
 
 
+def all_states() -> list[tuple[str, TaskState, datetime | None, int]]:
+    """Every task's id, state, place-in-line time and revision: a light read."""
+    query = select(Task.id, Task.state, Task.queued_at, Task.revision)
+    with session() as db:
+        return [tuple(row) for row in db.exec(query)]  # type: ignore[misc]
+
+
+def get_tasks(task_ids: list[str]) -> list[Task]:
+    """The tasks with these ids that still exist, oldest change first."""
+    if not task_ids:
+        return []
+    query = select(Task).where(col(Task.id).in_(task_ids))
+    with session() as db:
+        return list(db.exec(query.order_by(col(Task.revision))))
+
+
 def all_ids() -> set[str]:
     with session() as db:
         return set(db.exec(select(Task.id)))

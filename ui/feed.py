@@ -18,10 +18,8 @@ from datetime import datetime
 
 from nicegui import background_tasks
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import col, select
 
 from models import FINISHED_STATES, Task, TaskState, store
-from models.database import session
 
 logger = logging.getLogger("imageconv." + __name__)
 
@@ -165,7 +163,7 @@ class TaskFeed:
         # Every task is there to learn, none of it news to a page; the state
         # and place of each is all that is kept, so read no more than that.
         for task_id, state, queued_at, revision in await asyncio.to_thread(
-            _read_all_states
+            store.all_states
         ):
             self._remember(task_id, state, queued_at, revision, _Draft())
 
@@ -206,13 +204,13 @@ class TaskFeed:
             draft.line_moved = True
 
     async def _resync(self, draft: _Draft) -> None:
-        rows = await asyncio.to_thread(_read_all_states)
+        rows = await asyncio.to_thread(store.all_states)
         present = {row[0] for row in rows}
         for task_id in set(self._known) - present:
             self._forget(task_id, draft)
             draft.removed.add(task_id)
         stale = [row[0] for row in rows if self._is_stale(row[0], row[3])]
-        self._apply(await asyncio.to_thread(_read_tasks, stale), draft)
+        self._apply(await asyncio.to_thread(store.get_tasks, stale), draft)
 
     def _is_stale(self, task_id: str, revision: int) -> bool:
         known = self._known.get(task_id)
@@ -233,17 +231,3 @@ def _seconds(moment: datetime | None) -> float:
 
 def _finishes(before: TaskState | None, after: TaskState) -> bool:
     return before not in FINISHED_STATES and after in FINISHED_STATES
-
-
-def _read_all_states() -> list[tuple[str, TaskState, datetime | None, int]]:
-    query = select(Task.id, Task.state, Task.queued_at, Task.revision)
-    with session() as db:
-        return [tuple(row) for row in db.exec(query)]  # type: ignore[misc]
-
-
-def _read_tasks(task_ids: list[str]) -> list[Task]:
-    if not task_ids:
-        return []
-    query = select(Task).where(col(Task.id).in_(task_ids))
-    with session() as db:
-        return list(db.exec(query.order_by(col(Task.revision))))
