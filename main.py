@@ -42,7 +42,8 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
     from nicegui import app
     from nicegui import ui as nicegui_ui
 
-    from jobs.queue import huey, prepare_queue
+    from jobs.queue import prepare_queue
+    from jobs.runner import WorkerProcess
     from models import store
     from models.database import init_db
     from models.files import remove_orphans, remove_unfinished_uploads
@@ -54,7 +55,7 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
     add_pages()
     if settings.access_token is not None:
         app.add_middleware(TokenGate, token=settings.access_token)
-    consumers = []
+    workers: list[WorkerProcess] = []
 
     def start() -> None:
         prepare_queue()
@@ -64,11 +65,8 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
         if removed := remove_orphans(store.all_ids()):
             logger.warning("removed %d files of tasks that do not exist", removed)
         if worker:
-            consumer = huey.create_consumer(
-                workers=settings.workers, embedded=True, check_worker_health=False
-            )
-            consumer.start()
-            consumers.append(consumer)
+            workers.append(WorkerProcess(settings))
+            workers[0].start()
         logger.info(
             "imageconv at http://%s:%d (data in %s, %s)",
             settings.host,
@@ -79,8 +77,8 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
 
     def stop() -> None:
         started = time.monotonic()
-        for consumer in consumers:
-            consumer.stop(graceful=True)
+        for process in workers:
+            process.stop(SHUTDOWN_TIMEOUT_S)
         logger.info("imageconv stopped in %.2fs", time.monotonic() - started)
 
     app.on_startup(start)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.processes import App, wait_until
+from tests.processes import App, children, wait_until
 
 Task = dict[str, Any]
 FINISHED = ("complete", "error", "cancelled")
@@ -98,6 +98,11 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def memory(pid: int) -> tuple[float, float]:
+    """MB resident in the app's own process, and in its worker processes."""
+    return rss_mb(pid), sum(rss_mb(child) for child in children(pid))
 
 
 def settle(seconds: float) -> None:

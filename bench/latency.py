@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from bench import app, images
-from bench.table import Row, at_most, megabytes, seconds
+from bench.table import Row, at_most, seconds, split_megabytes
 from bench.timing import percentile
 
 TARGET_S = 0.3
@@ -26,7 +26,7 @@ def latency_rows(idle_s: float, samples: int, folder: Path, work: Path) -> list[
         work / "latency" / "data", work / "latency" / "app.log"
     ) as program:
         app.settle(min(idle_s, 5.0))
-        idle_mb = app.rss_mb(program.pid)
+        idle_mb = app.memory(program.pid)
         with program.client() as client:
             for _ in range(samples):
                 time.sleep(idle_s)
@@ -39,7 +39,7 @@ def latency_rows(idle_s: float, samples: int, folder: Path, work: Path) -> list[
             target=f"p95 <= {TARGET_S} s",
             passed=at_most(TARGET_S, p95),
         ),
-        Row("memory of `python main.py`, idle", megabytes(idle_mb)),
+        Row("memory of `python main.py`, idle", split_megabytes(*idle_mb)),
     ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from bench import app, bare, fill, images, page
-from bench.table import Row, at_most, megabytes, seconds
+from bench.table import Row, at_most, seconds, split_megabytes
 from bench.timing import percentile
 
 LIST_TARGET_S = 0.05
@@ -27,9 +27,12 @@ def listing_rows(
             times = _list_times(client, requests)
         rows = [_list_row(tasks, times)]
         rows += _page_rows(program.url, names[-1], tasks, loads)
-        rss = app.rss_mb(program.pid)
+        rss = app.memory(program.pid)
     rows.append(
-        Row(f"memory of `python main.py`, {tasks:,} tasks listed", megabytes(rss))
+        Row(
+            f"memory of `python main.py`, {tasks:,} tasks listed",
+            split_megabytes(*rss),
+        )
     )
     return rows
 

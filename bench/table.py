@@ -50,3 +50,8 @@ def seconds(value: float) -> str:
 
 def megabytes(value: float) -> str:
     return f"{value:.0f} MB"
+
+
+def split_megabytes(web: float, workers: float) -> str:
+    """Memory of a server and its worker processes, as one figure and its parts."""
+    return f"{megabytes(web + workers)} (web {web:.0f} + workers {workers:.0f})"

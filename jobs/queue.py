@@ -1,4 +1,4 @@
-"""The huey instance, and the consumer that also runs inside `python main.py`."""
+"""The huey instance, and the consumer its worker processes run."""
 
 import sqlite3
 import threading
@@ -31,14 +31,6 @@ class QueueConsumer(Consumer):  # type: ignore[misc]
         super().stop(graceful=True)
 
 
-class EmbeddedConsumer(QueueConsumer):
-    # The web server owns SIGINT and SIGTERM in `python main.py`; it stops
-    # this consumer from its shutdown hook. Consumer.start() would take the
-    # handlers over (huey 3.5, a private method).
-    def _set_signal_handlers(self) -> None:
-        pass
-
-
 class QueueStorage(SqliteStorage):  # type: ignore[misc]
     def _create_connection(self) -> sqlite3.Connection:
         # huey leaves SQLite's default, FULL, which waits for the disk at
@@ -63,9 +55,7 @@ class ImageconvHuey(SqliteHuey):  # type: ignore[misc]
         options.setdefault("periodic", False)
         prepare_queue()
         init_db()
-        embedded = options.pop("embedded", False)
-        consumer_class = EmbeddedConsumer if embedded else QueueConsumer
-        return consumer_class(self, **options)
+        return QueueConsumer(self, **options)
 
 
 def _create_huey() -> ImageconvHuey:

@@ -131,6 +131,36 @@ class App(Program):
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes this app has running now (Linux /proc)."""
+        return [
+            pid
+            for pid in children(self.pid)
+            if b"jobs.runner" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+
+
+def children(parent: int) -> list[int]:
+    """Live processes whose parent is `parent`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(parent) and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """Whether process `pid` exists and has not ended (a zombie has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
 
 class Consumer(Program):
     """`huey_consumer jobs.huey -w N`, as a person would run it."""

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import png_bytes
-from tests.processes import REPO, App, Consumer, app_env, wait_until
+from tests.processes import REPO, App, Consumer, app_env, is_running, wait_until
 
 pytestmark = pytest.mark.process
 
@@ -79,11 +79,13 @@ def test_main_converts_logs_each_step_and_stops_on_ctrl_c(start_app: StartApp) -
         )
 
     wait_until(lambda: states(app) == {"complete": 1, "error": 1})
+    [worker] = app.worker_pids()
     started = time.monotonic()
     code = app.interrupt()
 
     assert code == 0
     assert time.monotonic() - started < 5
+    assert not is_running(worker)
     log = app.output()
     assert f"task {good} queued" in log
     assert f"task {good} running" in log
@@ -130,8 +132,10 @@ def test_kill_9_of_the_app_loses_and_repeats_nothing(
     app = start_app(task_delay=1.5)
     ids = upload(app, 7)
     wait_until(lambda: states(app).get("running") == 3)
+    [worker] = app.worker_pids()
 
     app.kill()
+    wait_until(lambda: not is_running(worker), timeout=5)
     restarted = start_app(task_delay=0.2)
 
     wait_until(lambda: all_complete(restarted, 7), timeout=40)
@@ -141,6 +145,24 @@ def test_kill_9_of_the_app_loses_and_repeats_nothing(
     assert sorted(task["attempts"] for task in finished).count(2) >= 3
     assert max_overlap(finished) <= 3
     assert "interrupted; back in line" in restarted.output()
+
+
+def test_the_app_replaces_a_worker_process_that_dies(
+    start_app: StartApp, data_dir: Path
+) -> None:
+    app = start_app(task_delay=1.5, heartbeat_timeout=3)
+    ids = upload(app, 4)
+    wait_until(lambda: states(app).get("running") == 3)
+    [worker] = app.worker_pids()
+
+    os.kill(worker, signal.SIGKILL)
+
+    wait_until(lambda: all_complete(app, 4), timeout=40)
+    assert [p.name for p in result_files(data_dir)] == sorted(f"{i}.jpg" for i in ids)
+    [replacement] = app.worker_pids()
+    assert replacement != worker
+    assert f"worker process {worker} was killed by SIGKILL" in app.output()
+    assert "interrupted; back in line" in app.output()
 
 
 def test_kill_9_of_the_consumer_alone_loses_nothing(
