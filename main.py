@@ -48,13 +48,15 @@ def serve(settings: Settings, *, worker: bool, native: bool) -> None:
     from models.database import init_db
     from models.files import remove_orphans, remove_unfinished_uploads
     from ui.access import TokenGate
-    from ui.api import router
+    from ui.api import router, uploads
+    from ui.bypass import route_uploads_first
     from ui.page import add_pages
 
     app.include_router(router)
     add_pages()
     if settings.access_token is not None:
         app.add_middleware(TokenGate, token=settings.access_token)
+    route_uploads_first(app, uploads, settings.access_token)
     workers: list[WorkerProcess] = []
 
     def start() -> None:

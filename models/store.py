@@ -80,10 +80,16 @@ def _owned_by(owner: str) -> ColumnElement[bool]:
 
 def add_task(task: Task) -> Task:
     """Insert `task` as the table's next revision; return it with that revision."""
-    values = task.model_dump(exclude={"revision"})
+    return add_tasks([task])[0]
+
+
+def add_tasks(tasks: list[Task]) -> list[Task]:
+    """Insert every task in one transaction, each as the next revision."""
     with _writing, get_engine().begin() as connection:
-        task.revision = connection.execute(statements.ADD, values).scalar_one()
-    return task
+        for task in tasks:
+            values = task.model_dump(exclude={"revision"})
+            task.revision = connection.execute(statements.ADD, values).scalar_one()
+    return tasks
 
 
 def get_task(task_id: str) -> Task | None:
@@ -110,6 +116,30 @@ def queue_positions() -> dict[str, int]:
     query = query.order_by(col(Task.queued_at), col(Task.id))
     with session() as db:
         return {task_id: place for place, task_id in enumerate(db.exec(query), 1)}
+
+
+def places_in_line(tasks: list[Task]) -> dict[str, int]:
+    """Map those of `tasks` still queued to their place in line.
+
+    Reads only the line from the earliest of them on: new tasks are at its
+    end, and the whole line may be thousands long.
+    """
+    queued = [task for task in tasks if task.state == QUEUED and task.queued_at]
+    if not queued:
+        return {}
+    first = min(queued, key=lambda task: (task.queued_at, task.id))
+    ahead = queue_position(first)
+    assert ahead is not None
+    query = select(Task.id).where(
+        _is(QUEUED),
+        (col(Task.queued_at) > first.queued_at)
+        | ((col(Task.queued_at) == first.queued_at) & (col(Task.id) >= first.id)),
+    )
+    query = query.order_by(col(Task.queued_at), col(Task.id))
+    wanted = {task.id for task in queued}
+    with session() as db:
+        line = enumerate(db.exec(query), ahead)
+        return {task_id: place for place, task_id in line if task_id in wanted}
 
 
 def queue_position(task: Task) -> int | None:

@@ -94,6 +94,8 @@ def test_upload_creates_a_queued_task_with_every_field(idle: App) -> None:
 
 def test_upload_of_many_files_creates_one_task_each(idle: App) -> None:
     files = [(f"many-{n}.png", png_bytes()) for n in range(5)]
+    with idle.client() as client:
+        already = client.get("/api/tasks", params={"state": "queued"}).json()["total"]
 
     response = upload(idle, *files, quality="70", progressive="true")
 
@@ -102,6 +104,8 @@ def test_upload_of_many_files_creates_one_task_each(idle: App) -> None:
     assert [t["filename"] for t in tasks] == [name for name, _ in files]
     assert {t["options"]["quality"] for t in tasks} == {70}
     assert all(t["options"]["progressive"] for t in tasks)
+    places = [t["queue_position"] for t in tasks]
+    assert places == list(range(already + 1, already + 6))
 
 
 def test_list_is_newest_first_with_filter_and_paging(idle: App) -> None:

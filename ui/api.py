@@ -22,6 +22,9 @@ from ui.uploads import Upload, UploadError, receive, storage_failure
 logger = logging.getLogger("imageconv." + __name__)
 
 router = APIRouter(prefix="/api")
+# Uploads, kept apart so that they can be served ahead of the page's
+# middleware (ui/bypass.py); included in `router` too, for the docs.
+uploads = APIRouter()
 
 OPTION_FIELDS = ("quality", "background", "progressive", "keep_metadata")
 
@@ -80,7 +83,7 @@ def parse_options(fields: dict[str, str]) -> TaskOptions:
         raise HTTPException(422, f"bad option: {problems}") from exc
 
 
-@router.post("/tasks", status_code=201)
+@uploads.post("/tasks", status_code=201)
 async def create_tasks(request: Request) -> list[dict[str, Any]]:
     settings = get_settings()
     try:
@@ -110,12 +113,15 @@ async def create_tasks(request: Request) -> list[dict[str, Any]]:
         logger.warning("upload not stored: database unavailable: %s", exc.orig)
         detail = f"upload not stored: the task database is unavailable ({exc.orig})"
         raise HTTPException(503, detail) from exc
-    positions = store.queue_positions()
+    positions = store.places_in_line(tasks)
     return [task_json(task, positions.get(task.id)) for task in tasks]
 
 
 def _submit_all(upload: Upload, options: TaskOptions) -> list[Task]:
-    return [intake.submit(received, options) for received in upload.files]
+    return intake.submit_all(upload.files, options)
+
+
+router.include_router(uploads)
 
 
 @router.get("/tasks")

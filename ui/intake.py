@@ -7,8 +7,9 @@ from pathlib import PurePath
 
 from jobs import enqueue
 from models import Task, store
-from models.files import make_dirs, source_path
+from models.files import make_dirs, remove, source_path
 from models.options import TaskOptions
+from models.task import new_task_id, utcnow
 from ui.uploads import ReceivedFile
 
 logger = logging.getLogger("imageconv." + __name__)
@@ -41,16 +42,38 @@ def _printable(ch: str) -> bool:
 
 def submit(received: ReceivedFile, options: TaskOptions) -> Task:
     """Store the received file as a new queued task and put it in line."""
-    task = Task(
+    return submit_all([received], options)[0]
+
+
+def submit_all(files: list[ReceivedFile], options: TaskOptions) -> list[Task]:
+    """Store the received files as new queued tasks, in one transaction."""
+    make_dirs()
+    tasks = [_new_task(received, options) for received in files]
+    try:
+        for received, task in zip(files, tasks, strict=True):
+            os.replace(received.path, source_path(task.id))
+        store.add_tasks(tasks)
+    except Exception:
+        for task in tasks:
+            remove(source_path(task.id))
+        raise
+    for task in tasks:
+        enqueue(task.id)
+        logger.info(
+            "task %s queued: %s (%d bytes)", task.id, task.filename, task.source_bytes
+        )
+    return tasks
+
+
+def _new_task(received: ReceivedFile, options: TaskOptions) -> Task:
+    # Given rather than left to the fields' default factories, which pydantic
+    # inspects on every construction.
+    now = utcnow()
+    return Task(
+        id=new_task_id(),
+        created_at=now,
+        queued_at=now,
         filename=safe_filename(received.filename),
         source_bytes=received.size,
         **options.model_dump(),
     )
-    make_dirs()
-    os.replace(received.path, source_path(task.id))
-    task = store.add_task(task)
-    enqueue(task.id)
-    logger.info(
-        "task %s queued: %s (%d bytes)", task.id, task.filename, task.source_bytes
-    )
-    return task
