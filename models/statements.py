@@ -95,3 +95,17 @@ AHEAD = (
         ),
     )
 )
+
+# The queued tasks from a task on (itself included), in their order in line.
+LINE_FROM = (
+    select(Task.id)
+    .where(
+        col(Task.state) == TaskState.QUEUED,
+        (col(Task.queued_at) > bindparam("queued_at"))
+        | (
+            (col(Task.queued_at) == bindparam("queued_at"))
+            & (col(Task.id) >= bindparam("task_id"))
+        ),
+    )
+    .order_by(col(Task.queued_at), col(Task.id))
+)

@@ -67,7 +67,9 @@ def _read(statement: Executable, **params: Any) -> Row[Any] | None:
 
 
 def _task(row: Row[Any]) -> Task:
-    return Task(**row._mapping)
+    # A row of this table needs no validation; building a Task without it
+    # takes a tenth of the time, which counts once per task a worker claims.
+    return Task.model_construct(**row._mapping)
 
 
 def _is(state: TaskState) -> ColumnElement[bool]:
@@ -130,15 +132,12 @@ def places_in_line(tasks: list[Task]) -> dict[str, int]:
     first = min(queued, key=lambda task: (task.queued_at, task.id))
     ahead = queue_position(first)
     assert ahead is not None
-    query = select(Task.id).where(
-        _is(QUEUED),
-        (col(Task.queued_at) > first.queued_at)
-        | ((col(Task.queued_at) == first.queued_at) & (col(Task.id) >= first.id)),
-    )
-    query = query.order_by(col(Task.queued_at), col(Task.id))
     wanted = {task.id for task in queued}
-    with session() as db:
-        line = enumerate(db.exec(query), ahead)
+    with get_engine().connect() as connection:
+        rows = connection.execute(
+            statements.LINE_FROM, {"queued_at": first.queued_at, "task_id": first.id}
+        )
+        line = enumerate((row[0] for row in rows), ahead)
         return {task_id: place for place, task_id in line if task_id in wanted}
 
 
