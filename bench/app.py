@@ -1,5 +1,6 @@
 """The real `python main.py`, driven over its JSON API as a script would."""
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,16 +56,26 @@ def _groups(paths: list[Path]) -> Iterator[list[Path]]:
         yield group
 
 
+def wait_for_workers(program: App) -> None:
+    """Wait until the app's worker process has started, as its log says."""
+    wait_until(lambda: "worker process" in program.output(), timeout=30)
+
+
 def counts(client: httpx.Client) -> dict[str, int]:
     found: dict[str, int] = client.get("/api/health").json()["tasks"]
     return found
 
 
 def wait_finished(client: httpx.Client, total: int, timeout: float) -> None:
+    """Wait for `total` finished tasks, asking seldom so as not to load the app.
+
+    The figures come from the tasks' own finish times, not from this wait.
+    """
+
     def finished() -> bool:
         return sum(counts(client).get(state, 0) for state in FINISHED) >= total
 
-    wait_until(finished, timeout=timeout, interval=0.05)
+    wait_until(finished, timeout=timeout, interval=0.5)
 
 
 def wait_task(client: httpx.Client, task_id: str, timeout: float) -> Task:
@@ -98,6 +109,18 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def processor_seconds(pid: int) -> tuple[float, float]:
+    """Processor seconds used so far by the app, and by its worker processes."""
+    workers = sum(_processor_seconds(child) for child in children(pid))
+    return _processor_seconds(pid), workers
+
+
+def _processor_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # utime and stime, the 14th and 15th fields of the line.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory(pid: int) -> tuple[float, float]:

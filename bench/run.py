@@ -9,7 +9,7 @@ from bench.memory import memory_row
 from bench.plan import Plan
 from bench.speed import sources, speed_rows
 from bench.table import Row
-from bench.throughput import throughput_row
+from bench.throughput import throughput_rows
 from bench.tools import tool_rows
 
 SMALL_TARGET = 0.85
@@ -29,8 +29,8 @@ def measure(
         "convert": lambda: speed_rows(plan, folder, out),
         "memory": lambda: [memory_row(plan.memory_size, plan.rounds, folder, out)],
         "throughput": lambda: [
-            throughput_row(plan.small_batch, SMALL_TARGET, plan.rounds, folder, work),
-            throughput_row(plan.large_batch, LARGE_TARGET, plan.rounds, folder, work),
+            *throughput_rows(plan.small_batch, SMALL_TARGET, plan.rounds, folder, work),
+            *throughput_rows(plan.large_batch, LARGE_TARGET, plan.rounds, folder, work),
         ],
         "latency": lambda: latency_rows(plan.idle_s, plan.idle_samples, folder, work),
         "listing": lambda: listing_rows(
