@@ -18,8 +18,10 @@ NOTES = """\
 Ratios are ours / baseline. Convert rows: processor time, best of N
 interleaved runs. Memory: what converting added to its process's peak.
 Throughput: files per second from the first upload to the last JPEG (server
-clock). "vs" rows: wall time against the converter run as a command, process
-start included; below 1 means imageconv is faster."""
+clock). Processor time per file: what the web server, the worker process and
+this uploader spent per file during the throughput run, against bare
+Pillow's conversion alone. "vs" rows: wall time against the converter run as
+a command, process start included; below 1 means imageconv is faster."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import png_bytes
 from tests.processes import REPO, App, app_env, free_port
 
 TOKEN = "correct-horse-battery-staple"
@@ -70,6 +71,25 @@ def test_the_bearer_token_opens_the_api(guarded: App) -> None:
         response = client.get("/api/tasks")
 
     assert response.status_code == 200
+
+
+def test_uploads_need_the_token_too(guarded: App) -> None:
+    files = [("files", ("guarded.png", png_bytes(), "image/png"))]
+    with guarded.client() as client:
+        before = client.get("/api/tasks").json()["total"]
+
+        refused = httpx.post(f"{guarded.url}/api/tasks", files=files)
+        wrong = httpx.post(
+            f"{guarded.url}/api/tasks",
+            files=files,
+            headers={"Authorization": "Bearer wrong-token-of-some-length"},
+        )
+        between = client.get("/api/tasks").json()["total"]
+        accepted = client.post("/api/tasks", files=files)
+
+    assert refused.status_code == wrong.status_code == 401
+    assert between == before
+    assert accepted.status_code == 201
 
 
 def test_a_link_with_the_token_opens_the_page_and_sets_a_cookie(guarded: App) -> None:
