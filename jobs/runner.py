@@ -22,9 +22,11 @@ from settings import Settings, configure_logging, get_settings
 
 logger = logging.getLogger("imageconv.jobs.runner")
 
-# A worker process that dies is started again after this pause, so that one
-# failing at start-up does not spin.
+# A worker process that dies is started again after this pause, doubled
+# each time one dies young, so that one failing at start-up does not spin.
 RESTART_DELAY_S = 1.0
+MAX_RESTART_DELAY_S = 60.0
+YOUNG_S = 10.0
 # Past its own stop timeout, a worker process that is still there is killed.
 STOP_GRACE_S = 3.0
 PARENT_CHECK_S = 0.25
@@ -38,6 +40,8 @@ class WorkerProcess:
         self.settings = settings
         self.process: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
+        # Held while starting a process, so that stop() never misses one.
+        self.starting = threading.Lock()
         self.watcher = threading.Thread(
             target=self._watch, name="imageconv-workers", daemon=True
         )
@@ -49,8 +53,9 @@ class WorkerProcess:
 
     def stop(self, timeout: float) -> None:
         """Ask the workers to put running tasks back in line, and wait."""
-        self.stopping.set()
-        process = self.process
+        with self.starting:
+            self.stopping.set()
+            process = self.process
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGINT)
@@ -66,14 +71,27 @@ class WorkerProcess:
         return subprocess.Popen(command, env=_environment(self.settings))
 
     def _watch(self) -> None:
-        while not self.stopping.is_set():
-            self.process = process = self._spawn()
+        delay = RESTART_DELAY_S
+        while True:
+            with self.starting:
+                if self.stopping.is_set():
+                    return
+                self.process = process = self._spawn()
+            started = time.monotonic()
             code = process.wait()
-            if self.stopping.wait(RESTART_DELAY_S):
+            if self.stopping.is_set():
                 return
+            if time.monotonic() - started >= YOUNG_S:
+                delay = RESTART_DELAY_S
             logger.warning(
-                "worker process %d %s; starting another", process.pid, _ended(code)
+                "worker process %d %s; starting another in %gs",
+                process.pid,
+                _ended(code),
+                delay,
             )
+            if self.stopping.wait(delay):
+                return
+            delay = min(delay * 2, MAX_RESTART_DELAY_S)
 
 
 def _ended(code: int) -> str:
