@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from settings import Settings, configure_logging, get_settings
 
@@ -31,6 +32,7 @@ YOUNG_S = 10.0
 STOP_GRACE_S = 3.0
 PARENT_CHECK_S = 0.25
 _PR_SET_PDEATHSIG = 1
+PROGRAM_ROOT = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcess:
@@ -103,6 +105,12 @@ def _ended(code: int) -> str:
 def _environment(settings: Settings) -> dict[str, str]:
     """This process's environment, with its settings as the worker's to read."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGECONV_")}
+    # `python main.py` may run from another directory; the worker process
+    # keeps that one (relative paths in the settings mean the same), and
+    # finds the program's packages here.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(PROGRAM_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     for name, value in settings.model_dump().items():
         if value is None:
             continue

@@ -54,16 +54,23 @@ def app_env(data_dir: Path, **settings: object) -> dict[str, str]:
 class Program:
     """A real process of ours, with its output kept in a log file."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], log: Path, cwd: Path = REPO
+    ) -> None:
         self.args = args
         self.env = env
         self.log = log
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Program":
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                self.args, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT
+                self.args,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         return self
 
@@ -105,7 +112,7 @@ class App(Program):
         self, data_dir: Path, log: Path, *flags: str, **settings: object
     ) -> None:
         self.port = free_port()
-        args = [sys.executable, "main.py", "--port", str(self.port), *flags]
+        args = [sys.executable, str(REPO / "main.py"), "--port", str(self.port), *flags]
         super().__init__(args, app_env(data_dir, **settings), log)
         self.url = f"http://127.0.0.1:{self.port}"
         token = settings.get("access_token")

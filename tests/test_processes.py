@@ -15,7 +15,15 @@ import pytest
 from PIL import Image
 
 from tests.conftest import png_bytes
-from tests.processes import REPO, App, Consumer, app_env, is_running, wait_until
+from tests.processes import (
+    REPO,
+    App,
+    Consumer,
+    Program,
+    app_env,
+    is_running,
+    wait_until,
+)
 
 pytestmark = pytest.mark.process
 
@@ -93,6 +101,20 @@ def test_main_converts_logs_each_step_and_stops_on_ctrl_c(start_app: StartApp) -
     assert "failed after" in log
     assert "Traceback" not in log
     assert " ERROR " not in log
+
+
+def test_main_converts_when_started_from_another_directory(
+    data_dir: Path, tmp_path: Path, programs: list[Program]
+) -> None:
+    app = App(data_dir, tmp_path / "elsewhere.log")
+    app.cwd = tmp_path
+    programs.append(app)
+    app.start()
+
+    upload(app, 1)
+
+    wait_until(lambda: all_complete(app, 1))
+    assert "exited with code" not in app.output()
 
 
 def test_consumer_beside_app_without_workers_is_the_same_system(
