@@ -33,7 +33,7 @@ TASK_FIELDS = {
 
 @pytest.fixture(name="working", scope="module")
 def fixture_working(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """An app converting with its embedded workers."""
+    """An app converting with the workers it starts itself."""
     root = tmp_path_factory.mktemp("working")
     app = App(root / "data", root / "app.log")
     yield app.start()

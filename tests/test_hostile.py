@@ -159,7 +159,7 @@ ODD_BUT_VALID = [
 
 @pytest.fixture(name="app", scope="module")
 def fixture_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """An app converting with its embedded workers."""
+    """An app converting with the workers it starts itself."""
     root = tmp_path_factory.mktemp("hostile")
     app = App(root / "data", root / "app.log")
     yield app.start()
