@@ -3,7 +3,6 @@
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,6 @@ FINISHED = ("complete", "error", "cancelled")
 # Files per request: the uploader sends about this many bytes at a time.
 REQUEST_BYTES = 2 * 1024 * 1024
 PAGE = 1000
-
-
-@contextmanager
-def running(
-    data_dir: Path, log: Path, *flags: str, **settings: object
-) -> Iterator[App]:
-    """`python main.py` on a free port, stopped (SIGTERM) on the way out."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    app = App(data_dir, log, *flags, **settings)
-    try:
-        yield app.start()
-    finally:
-        app.stop()
 
 
 def upload(client: httpx.Client, paths: list[Path]) -> list[Task]:

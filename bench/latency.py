@@ -13,6 +13,7 @@ import httpx
 from bench import app, images
 from bench.table import Row, at_most, seconds, split_megabytes
 from bench.timing import percentile
+from tests.processes import running
 
 TARGET_S = 0.3
 SIZE = (256, 256)
@@ -22,9 +23,7 @@ TIMEOUT_S = 60.0
 def latency_rows(idle_s: float, samples: int, folder: Path, work: Path) -> list[Row]:
     source = images.cached(folder, SIZE, "RGB")
     waits: list[float] = []
-    with app.running(
-        work / "latency" / "data", work / "latency" / "app.log"
-    ) as program:
+    with running(work / "latency" / "data", work / "latency" / "app.log") as program:
         app.settle(min(idle_s, 5.0))
         idle_mb = app.memory(program.pid)
         with program.client() as client:

@@ -10,6 +10,7 @@ import httpx
 from bench import app, bare, fill, images, page
 from bench.table import Row, at_most, seconds, split_megabytes
 from bench.timing import percentile
+from tests.processes import running
 
 LIST_TARGET_S = 0.05
 PAGE_TARGET_S = 2.0
@@ -21,7 +22,7 @@ def listing_rows(
 ) -> list[Row]:
     place = work / "listing"
     names = _fill(place / "data", tasks, folder, place)
-    with app.running(place / "data", place / "app.log") as program:
+    with running(place / "data", place / "app.log") as program:
         app.settle(2.0)
         with program.client() as client:
             times = _list_times(client, requests)

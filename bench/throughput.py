@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench import app, bare, images
 from bench.table import Row, at_least, seconds
+from tests.processes import running
 
 WORKERS = 3
 TIMEOUT_S = 600.0
@@ -86,7 +87,7 @@ def _ms(value: float) -> str:
 def through_app(files: list[Path], place: Path) -> Run:
     """Seconds from the first upload to the last task finished, by the server."""
     with (
-        app.running(place / "data", place / "app.log") as program,
+        running(place / "data", place / "app.log") as program,
         program.client() as client,
     ):
         app.wait_for_workers(program)

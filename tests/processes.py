@@ -6,7 +6,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -182,3 +183,16 @@ class Consumer(Program):
         super().start()
         wait_until(lambda: "consumer started" in self.output(), timeout=30)
         return self
+
+
+@contextmanager
+def running(
+    data_dir: Path, log: Path, *flags: str, **settings: object
+) -> Iterator[App]:
+    """`python main.py` on a free port, stopped (SIGTERM) on the way out."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app = App(data_dir, log, *flags, **settings)
+    try:
+        yield app.start()
+    finally:
+        app.stop()

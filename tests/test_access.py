@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import png_bytes
-from tests.processes import REPO, App, app_env, free_port
+from tests.processes import REPO, App, app_env, free_port, running
 
 TOKEN = "correct-horse-battery-staple"
 
@@ -42,9 +42,8 @@ def test_app_refuses_to_listen_beyond_loopback_without_a_token(data_dir: Path) -
 def fixture_guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     root = tmp_path_factory.mktemp("guarded")
     flags = ("--host", "0.0.0.0", "--no-worker")
-    app = App(root / "data", root / "app.log", *flags, access_token=TOKEN)
-    yield app.start()
-    app.stop()
+    with running(root / "data", root / "app.log", *flags, access_token=TOKEN) as app:
+        yield app
 
 
 @pytest.mark.parametrize(

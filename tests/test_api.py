@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import png_bytes
-from tests.processes import App, wait_until
+from tests.processes import App, running, wait_until
 
 TASK_FIELDS = {
     "id",
@@ -35,18 +35,18 @@ TASK_FIELDS = {
 def fixture_working(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """An app converting with the workers it starts itself."""
     root = tmp_path_factory.mktemp("working")
-    app = App(root / "data", root / "app.log")
-    yield app.start()
-    app.stop()
+    with running(root / "data", root / "app.log") as app:
+        yield app
 
 
 @pytest.fixture(name="idle", scope="module")
 def fixture_idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """An app without workers, so that tasks stay queued; 1 MB upload limit."""
     root = tmp_path_factory.mktemp("idle")
-    app = App(root / "data", root / "app.log", "--no-worker", max_upload_mb=1)
-    yield app.start()
-    app.stop()
+    with running(
+        root / "data", root / "app.log", "--no-worker", max_upload_mb=1
+    ) as app:
+        yield app
 
 
 def upload(app: App, *files: tuple[str, bytes], **fields: str) -> httpx.Response:

@@ -22,7 +22,7 @@ from PIL import Image
 from scripts.fuzz import is_plain
 from scripts.soak_checks import BAD_LOG_LINE
 from tests.conftest import png_bytes
-from tests.processes import REPO, App, wait_until
+from tests.processes import REPO, App, running, wait_until
 
 pytestmark = pytest.mark.process
 
@@ -161,18 +161,18 @@ ODD_BUT_VALID = [
 def fixture_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """An app converting with the workers it starts itself."""
     root = tmp_path_factory.mktemp("hostile")
-    app = App(root / "data", root / "app.log")
-    yield app.start()
-    app.stop()
+    with running(root / "data", root / "app.log") as app:
+        yield app
 
 
 @pytest.fixture(name="limited", scope="module")
 def fixture_limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """An app without workers and with a 1 MB upload limit."""
     root = tmp_path_factory.mktemp("limited")
-    app = App(root / "data", root / "app.log", "--no-worker", max_upload_mb=1)
-    yield app.start()
-    app.stop()
+    with running(
+        root / "data", root / "app.log", "--no-worker", max_upload_mb=1
+    ) as app:
+        yield app
 
 
 def data_dir(app: App) -> Path:

@@ -17,7 +17,7 @@ from models.options import TaskOptions
 from settings import get_settings
 from ui import intake
 from ui.disposition import attachment
-from ui.uploads import Upload, UploadError, receive, storage_failure
+from ui.uploads import UploadError, receive, storage_failure
 
 logger = logging.getLogger("imageconv." + __name__)
 
@@ -103,7 +103,7 @@ async def create_tasks(request: Request) -> list[dict[str, Any]]:
         upload.discard()
         raise
     try:
-        tasks = await run_in_threadpool(_submit_all, upload, options)
+        tasks = await run_in_threadpool(intake.submit_all, upload.files, options)
     except OSError as exc:
         upload.discard()
         logger.warning("upload not stored: %s", exc)
@@ -115,10 +115,6 @@ async def create_tasks(request: Request) -> list[dict[str, Any]]:
         raise HTTPException(503, detail) from exc
     positions = store.places_in_line(tasks)
     return [task_json(task, positions.get(task.id)) for task in tasks]
-
-
-def _submit_all(upload: Upload, options: TaskOptions) -> list[Task]:
-    return intake.submit_all(upload.files, options)
 
 
 router.include_router(uploads)
